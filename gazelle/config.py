@@ -1,0 +1,44 @@
+"""Global settings: float type, fuzz factor, image data format. [L0: stdlib only]"""
+
+_FLOATX = "float32"
+_EPSILON = 1e-7
+_IMAGE_DATA_FORMAT = "channels_last"
+
+
+def floatx():
+    """Returns the default float type, as a string (`"float32"`)."""
+    return _FLOATX
+
+
+def set_floatx(value):
+    """Sets the default float type. Only `"float32"` is supported for now."""
+    global _FLOATX
+    if value not in ("float32",):
+        raise ValueError(f"set_floatx: expected 'float32', received {value!r}.")
+    _FLOATX = value
+
+
+def epsilon():
+    """Returns the fuzz factor used in numeric expressions (default 1e-7)."""
+    return _EPSILON
+
+
+def set_epsilon(value):
+    """Sets the fuzz factor used in numeric expressions."""
+    global _EPSILON
+    _EPSILON = float(value)
+
+
+def image_data_format():
+    """Returns the image data format convention (`"channels_last"`)."""
+    return _IMAGE_DATA_FORMAT
+
+
+def set_image_data_format(data_format):
+    """Sets the image data format convention."""
+    global _IMAGE_DATA_FORMAT
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError(
+            "set_image_data_format: expected 'channels_last' or 'channels_first', "
+            f"received {data_format!r}.")
+    _IMAGE_DATA_FORMAT = data_format

@@ -1,0 +1,1 @@
+"""Core vocabulary: Variable, StatelessScope, naming, shapes. [L0]"""
