@@ -20,3 +20,10 @@ def uniquify(base):
 def reset():
     """Forgets every name handed out (used by `backend.clear_session()`)."""
     _counts.clear()
+
+
+def numbered(base):
+    """Returns `base_1`, `base_2`, ... (tf.keras 2's rule for Input layers: `input_1`)."""
+    key = f"__numbered__{base}"
+    _counts[key] += 1
+    return f"{base}_{_counts[key]}"

@@ -1,0 +1,10 @@
+"""Small datasets that load offline, with Keras's `load_data()` layout. [leaf: numpy, stdlib]
+
+`mnist`, `fashion_mnist` and `california_housing` ship inside the package and are checked
+by sha256 before use; see `gazelle/datasets/_files.py` for the lookup order.
+"""
+from gazelle.datasets import california_housing as california_housing
+from gazelle.datasets import fashion_mnist as fashion_mnist
+from gazelle.datasets import mnist as mnist
+
+__all__ = ["california_housing", "fashion_mnist", "mnist"]

@@ -1,0 +1,9 @@
+"""Layers: the building blocks of models."""
+from gazelle.layers.core import Activation as Activation
+from gazelle.layers.core import Dense as Dense
+from gazelle.layers.core import Identity as Identity
+from gazelle.layers.core import Input as Input
+from gazelle.layers.core import InputLayer as InputLayer
+from gazelle.layers.layer import Layer as Layer
+from gazelle.layers.reshaping import Flatten as Flatten
+from gazelle.layers.reshaping import Reshape as Reshape

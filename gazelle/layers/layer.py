@@ -1,0 +1,439 @@
+"""Layer: the base class of every layer and model. [L2: core, activations, initializers]
+
+A layer owns Variables (created in `build`) and sublayers. Both are found by walking the
+instance attributes in insertion order, which gives Keras's weight order. `__call__`
+casts inputs, builds on first use, checks the input spec, sets the `training` context,
+and calls. `stateless_call` runs the same code as a pure function of the weight values.
+"""
+import contextvars
+import inspect
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from gazelle import config
+from gazelle.core import naming, shapes, symbolic
+from gazelle.core.variables import StatelessScope, Variable
+from gazelle.random import SeedGenerator
+
+_TRAINING = contextvars.ContextVar("gazelle_training", default=None)
+_CALL_CONTEXT_DEPTH = contextvars.ContextVar("gazelle_call_depth", default=0)
+
+
+def _accepts(fn, arg):
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return arg in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
+
+
+def _shape_of(x):
+    return tuple(x.shape)
+
+
+class Layer:
+    """Base class of all layers: state (weights) plus a transformation (`call`).
+
+    Args:
+        trainable: whether the layer's weights are updated by `fit`.
+        name: a string; unique per session by default (`"dense"`, `"dense_1"`, ...).
+        dtype: the layer's compute and weight dtype (default `"float32"`).
+        input_shape: shape of the inputs without the batch dimension; on the first
+            layer of a Sequential model this builds the model right away.
+
+    A custom layer:
+
+    ```python
+    class Linear(keras.layers.Layer):
+        def __init__(self, units=32, **kwargs):
+            super().__init__(**kwargs)
+            self.units = units
+
+        def build(self, input_shape):
+            self.w = self.add_weight(shape=(input_shape[-1], self.units),
+                                     initializer="glorot_uniform", name="kernel")
+
+        def call(self, inputs):
+            return inputs @ self.w
+    ```
+    """
+
+    # Inputs of these dtypes are cast to the layer's dtype (uint8 images, float64 numpy).
+    _cast_inputs = True
+
+    def __init__(self, *, trainable=True, name=None, dtype=None, input_shape=None,
+                 batch_input_shape=None, input_dim=None, batch_size=None,
+                 activity_regularizer=None, autocast=True, **kwargs):
+        if kwargs:
+            raise TypeError(
+                f"{type(self).__name__}: unexpected keyword argument(s) {sorted(kwargs)}.")
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"{type(self).__name__}: `name` must be a string, received {name!r}.")
+        self.name = name or naming.uniquify(naming.to_snake_case(type(self).__name__))
+        self._trainable = bool(trainable)
+        self._dtype = jnp.dtype(dtype or config.floatx()).name
+        self.built = False
+        self._inbound_nodes = []
+        self._own_losses = []
+        self.activity_regularizer = activity_regularizer
+        if input_dim is not None and input_shape is None:
+            input_shape = (input_dim,)
+        if batch_input_shape is not None:
+            self._batch_input_shape = shapes.standardize_shape(batch_input_shape, "batch_input_shape")
+        elif input_shape is not None:
+            self._batch_input_shape = (batch_size,) + shapes.standardize_shape(
+                input_shape, f"{type(self).__name__} input_shape")
+        else:
+            self._batch_input_shape = None
+        self._build_shapes = None
+
+    # -- config ------------------------------------------------------------------
+    def get_config(self):
+        """Returns the layer's constructor arguments as a JSON-friendly dict."""
+        config_ = {"name": self.name, "trainable": self.trainable, "dtype": self._dtype}
+        if self._batch_input_shape is not None:
+            config_["batch_input_shape"] = self._batch_input_shape
+        return config_
+
+    @classmethod
+    def from_config(cls, config_):
+        """Creates a layer from the dict that `get_config` returned."""
+        return cls(**config_)
+
+    @property
+    def dtype(self):
+        return self._dtype
+
+    @property
+    def compute_dtype(self):
+        return self._dtype
+
+    @property
+    def input_dtype(self):
+        return self._dtype
+
+    # -- tracking ----------------------------------------------------------------
+    def _tracked(self):
+        """Variables, SeedGenerators and sublayers found in attributes, in order, once each."""
+        found, seen = [], set()
+
+        def visit(obj, depth):
+            if isinstance(obj, (Variable, Layer, SeedGenerator)):
+                if id(obj) not in seen and obj is not self:
+                    seen.add(id(obj))
+                    found.append(obj)
+            elif depth < 3 and isinstance(obj, (list, tuple)):
+                for item in obj:
+                    visit(item, depth + 1)
+            elif depth < 3 and isinstance(obj, dict):
+                for item in obj.values():
+                    visit(item, depth + 1)
+
+        for key, value in vars(self).items():
+            if key not in ("_inbound_nodes", "_outbound_nodes"):
+                visit(value, 0)
+        return found
+
+    @property
+    def _layers(self):
+        return [o for o in self._tracked() if isinstance(o, Layer)]
+
+    def _flatten_layers(self, include_self=True):
+        out = [self] if include_self else []
+        for layer in self._layers:
+            out.extend(layer._flatten_layers(include_self=True))
+        return out
+
+    def _own_variables(self):
+        return [o for o in self._tracked() if isinstance(o, Variable)]
+
+    def _seed_variables(self):
+        own = [o.state for o in self._tracked() if isinstance(o, SeedGenerator)]
+        return own + [v for layer in self._layers for v in layer._seed_variables()]
+
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        self._trainable = bool(value)
+        for layer in self._layers:
+            layer.trainable = value
+
+    @property
+    def weights(self):
+        """All weights: this layer's own (trainable first), then each sublayer's."""
+        own = self._own_variables()
+        out = [v for v in own if v.trainable] + [v for v in own if not v.trainable]
+        for layer in self._layers:
+            out.extend(layer.weights)
+        return _dedup(out)
+
+    @property
+    def trainable_weights(self):
+        if not self.trainable:
+            return []
+        out = [v for v in self._own_variables() if v.trainable]
+        for layer in self._layers:
+            out.extend(layer.trainable_weights)
+        return _dedup(out)
+
+    @property
+    def non_trainable_weights(self):
+        if not self.trainable:
+            return self.weights
+        out = [v for v in self._own_variables() if not v.trainable]
+        for layer in self._layers:
+            out.extend(layer.non_trainable_weights)
+        return _dedup(out)
+
+    # Keras 3 names: *_variables also include random-seed state (not saved as weights).
+    @property
+    def trainable_variables(self):
+        return self.trainable_weights
+
+    @property
+    def non_trainable_variables(self):
+        return _dedup(self.non_trainable_weights + self._seed_variables())
+
+    @property
+    def variables(self):
+        return _dedup(self.weights + self._seed_variables())
+
+    def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True,
+                   regularizer=None, constraint=None, name=None, **kwargs):
+        """Creates a weight Variable tracked by this layer.
+
+        Args:
+            shape: the weight's shape (default `()`).
+            initializer: name, Initializer or callable; default `"glorot_uniform"` for
+                float weights (as Keras), `"zeros"` otherwise.
+            dtype: weight dtype (default the layer's dtype).
+            trainable: whether `fit` updates it.
+            regularizer: optional regularizer whose penalty is added to the loss.
+            constraint: optional callable applied after each optimizer update.
+            name: the weight's name, e.g. `"kernel"`.
+        """
+        from gazelle import initializers
+        unknown = set(kwargs) - {"autocast", "aggregation", "synchronization", "use_resource"}
+        if unknown:
+            raise TypeError(f"add_weight: unexpected keyword argument(s) {sorted(unknown)}.")
+        shape = shapes.standardize_shape(() if shape is None else shape,
+                                         f"{self.name}.add_weight shape")
+        dtype = jnp.dtype(dtype or self._dtype).name
+        if initializer is None:
+            initializer = "glorot_uniform" if jnp.issubdtype(dtype, jnp.floating) else "zeros"
+        init = initializers.get(initializer)
+        with jax.ensure_compile_time_eval():
+            variable = Variable(init, shape=shape, dtype=dtype, trainable=trainable,
+                                name=name or "variable")
+        variable.path = f"{self.name}/{variable.name}"
+        variable.regularizer = regularizer
+        variable.constraint = constraint
+        # Keep weights created through add_weight in a list attribute so they are tracked
+        # even when the caller does not store them.
+        self.__dict__.setdefault("_added_weights", []).append(variable)
+        return variable
+
+    def count_params(self):
+        """The number of scalars in this layer's weights."""
+        if not self.built:
+            raise ValueError(
+                f"You tried to call `count_params` on layer '{self.name}', but the layer isn't "
+                "built. Build it first, e.g. by calling it on data or with `build(input_shape)`.")
+        return int(sum(np.prod(v.shape, dtype=np.int64) for v in self.weights))
+
+    def get_weights(self):
+        """Returns the weights as a list of numpy arrays (order of `weights`)."""
+        return [np.asarray(v.value) for v in self.weights]
+
+    def set_weights(self, weights):
+        """Sets the weights from a list of numpy arrays (order of `weights`)."""
+        params = self.weights
+        weights = list(weights)
+        if len(params) != len(weights):
+            raise ValueError(
+                f"Layer '{self.name}' expects {len(params)} weight arrays, "
+                f"received {len(weights)}.")
+        for v, w in zip(params, weights):
+            w = np.asarray(w)
+            if tuple(w.shape) != tuple(v.shape):
+                raise ValueError(
+                    f"Layer '{self.name}' weight '{v.name}' has shape {v.shape}; received an "
+                    f"array of shape {tuple(w.shape)}.")
+        for v, w in zip(params, weights):
+            v.assign(w)
+
+    @property
+    def losses(self):
+        """Regularization penalties of this layer and its sublayers (scalars)."""
+        out = []
+        for layer in self._flatten_layers():
+            for v in layer._own_variables():
+                reg = getattr(v, "regularizer", None)
+                if reg is not None and v.trainable:
+                    out.append(reg(v.value))
+            out.extend(layer._own_losses)
+        return out
+
+    def add_loss(self, loss):
+        """Adds a loss term (a scalar) to be included in the training loss of this call."""
+        self._own_losses.append(loss)
+
+    # -- build / call ------------------------------------------------------------
+    def build(self, input_shape=None):
+        """Creates the weights for inputs of `input_shape`. Override in subclasses."""
+        self.built = True
+
+    def _maybe_build(self, input_shapes):
+        if self.built:
+            return
+        if type(self).build is not Layer.build:
+            arg = input_shapes[0] if len(input_shapes) == 1 else list(input_shapes)
+            # Weights are concrete arrays even when the first call happens under a trace.
+            with jax.ensure_compile_time_eval():
+                self.build(arg)
+        self._build_shapes = input_shapes
+        self.built = True
+
+    def call(self, inputs, *args, **kwargs):
+        """The layer's computation. Override in subclasses."""
+        return inputs
+
+    def _check_input(self, inputs):
+        pass
+
+    def _cast(self, x):
+        if not self._cast_inputs:
+            return x
+        if isinstance(x, (np.ndarray, jax.Array, np.generic, float, int)) or hasattr(x, "dtype"):
+            dtype = getattr(x, "dtype", None)
+            if dtype is None or jnp.issubdtype(dtype, jnp.number) or jnp.issubdtype(dtype, jnp.bool_):
+                if dtype is None or jnp.dtype(dtype) != jnp.dtype(self._dtype):
+                    return jnp.asarray(x, dtype=self._dtype)
+                return jnp.asarray(x) if isinstance(x, np.ndarray) else x
+        return x
+
+    def __call__(self, *args, **kwargs):
+        if not args:
+            raise TypeError(f"Layer '{self.name}' was called without inputs.")
+        if symbolic.any_symbolic((args, kwargs)):
+            return self._symbolic_call(args, kwargs)
+        inputs = jax.tree_util.tree_map(self._cast, args[0])
+        args = (inputs,) + args[1:]
+        leaves = jax.tree_util.tree_leaves(inputs)
+        self._maybe_build([_shape_of(x) for x in leaves])
+        self._check_input(inputs)
+        training = kwargs.pop("training", None)
+        token = None
+        if training is not None:
+            token = _TRAINING.set(bool(training))
+        try:
+            if _accepts(self.call, "training"):
+                kwargs["training"] = _TRAINING.get()
+            outputs = self.call(*args, **kwargs)
+        finally:
+            if token is not None:
+                _TRAINING.reset(token)
+        return outputs
+
+    def _symbolic_call(self, args, kwargs):
+        leaves = [t for t in jax.tree_util.tree_leaves(args[0], is_leaf=symbolic.is_symbolic)]
+        self._maybe_build([t.shape for t in leaves])
+        out_shapes = self.compute_output_shape(
+            leaves[0].shape if len(leaves) == 1 else [t.shape for t in leaves])
+        single = isinstance(out_shapes, tuple) and all(
+            d is None or isinstance(d, int) for d in out_shapes)
+        if single:
+            outputs = symbolic.SymbolicTensor(out_shapes, self._dtype, name=self.name)
+        else:
+            outputs = jax.tree_util.tree_map(
+                lambda s: symbolic.SymbolicTensor(s, self._dtype, name=self.name), out_shapes,
+                is_leaf=lambda s: isinstance(s, tuple) and all(
+                    d is None or isinstance(d, int) for d in s))
+        node = symbolic.Node(self, args, kwargs, outputs)
+        for i, t in enumerate(jax.tree_util.tree_leaves(outputs, is_leaf=symbolic.is_symbolic)):
+            t.node, t.index = node, i
+        return outputs
+
+    def compute_output_shape(self, input_shape):
+        """Output shape for `input_shape` (None for unknown dims), inferred without computing."""
+        multi = isinstance(input_shape, list)
+        in_shapes = [tuple(s) for s in input_shape] if multi else [tuple(input_shape)]
+        self._maybe_build(in_shapes)
+        values = [v.value for v in self.variables]
+
+        def fn(*xs):
+            with StatelessScope(zip(self.variables, values)):
+                return self(list(xs) if multi else xs[0], training=False)
+
+        dtypes = [self._dtype if self._cast_inputs else "int32"] * len(in_shapes)
+        return shapes.output_shape(fn, in_shapes, dtypes)
+
+    def stateless_call(self, trainable_variables, non_trainable_variables, *args,
+                       return_losses=False, **kwargs):
+        """Calls the layer as a pure function of weight values.
+
+        Args:
+            trainable_variables: values for `self.trainable_variables`, in order.
+            non_trainable_variables: values for `self.non_trainable_variables`.
+            *args, **kwargs: the call's inputs and arguments.
+            return_losses: also return the regularization losses of this call.
+
+        Returns:
+            `(outputs, non_trainable_values)` (plus `losses` when asked).
+        """
+        trainable = self.trainable_variables
+        non_trainable = self.non_trainable_variables
+        mapping = list(zip(trainable, trainable_variables)) + list(
+            zip(non_trainable, non_trainable_variables))
+        with StatelessScope(mapping) as scope:
+            for layer in self._flatten_layers():
+                layer._own_losses = []
+            outputs = self(*args, **kwargs)
+            losses = self.losses if return_losses else None
+            for layer in self._flatten_layers():
+                layer._own_losses = []
+        new_non_trainable = []
+        for v, old in zip(non_trainable, non_trainable_variables):
+            new = scope.get_current_value(v)
+            new_non_trainable.append(old if new is None else new)
+        if return_losses:
+            return outputs, new_non_trainable, losses
+        return outputs, new_non_trainable
+
+    # -- shapes for summary() ------------------------------------------------------
+    @property
+    def input_shape(self):
+        if self._build_shapes is None:
+            if self._batch_input_shape is not None:
+                return self._batch_input_shape
+            raise AttributeError(f"Layer '{self.name}' has not been built: no input shape yet.")
+        s = self._build_shapes
+        return s[0] if len(s) == 1 else list(s)
+
+    @property
+    def output_shape(self):
+        shape = getattr(self, "_output_shape", None)
+        if shape is None:
+            if not self.built:
+                raise AttributeError(
+                    f"Layer '{self.name}' has not been built: its output shape is unknown.")
+            in_shape = self.input_shape
+            shape = self.compute_output_shape(in_shape)
+        return shape
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _dedup(variables):
+    seen, out = set(), []
+    for v in variables:
+        if id(v) not in seen:
+            seen.add(id(v))
+            out.append(v)
+    return out

@@ -1,0 +1,926 @@
+"""Loss functions and Loss classes. [L1: jax, gazelle.config, gazelle.core.naming]
+
+Functions first: each loss is a pure per-sample function `fn(y_true, y_pred, **options)`
+that maps `(batch, ..., d)` arrays to `(batch, ...)` values with Keras 3 math, and runs
+under `jit`. Classes wrap them: a `Loss` adds the reduction over the batch (with sample
+weights), a name and a config. `get`, `serialize` and `deserialize` resolve identifiers
+by table lookup only; nothing is imported or evaluated.
+"""
+import inspect
+
+import jax
+import jax.numpy as jnp
+
+from gazelle import config
+from gazelle.core import naming
+
+# -- shared helpers ---------------------------------------------------------------
+
+
+def _as_float(x):
+    x = jnp.asarray(x)
+    return x if jnp.issubdtype(x.dtype, jnp.floating) else x.astype(config.floatx())
+
+
+def _pair(y_true, y_pred, same_rank=True):
+    """Float `y_pred`, `y_true` cast to its dtype, optionally brought to the same rank."""
+    y_pred = _as_float(y_pred)
+    y_true = jnp.asarray(y_true).astype(y_pred.dtype)
+    if same_rank:
+        y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
+    return y_true, y_pred
+
+
+def _divide_no_nan(x, y):
+    safe_y = jnp.where(y == 0, 1, y)
+    return jnp.where(y == 0, 0, x / safe_y)
+
+
+def _l2_normalize(x, axis):
+    # rsqrt capped at 1/epsilon, so a zero vector stays zero (Keras's `normalize`).
+    inv_norm = jax.lax.rsqrt(jnp.sum(jnp.square(x), axis=axis, keepdims=True))
+    return x * jnp.minimum(inv_norm, 1.0 / config.epsilon())
+
+
+def _log_probs(y_pred, from_logits, axis):
+    if from_logits:
+        return jax.nn.log_softmax(y_pred, axis=axis)
+    eps = config.epsilon()
+    probs = y_pred / jnp.sum(y_pred, axis=axis, keepdims=True)
+    return jnp.log(jnp.clip(probs, eps, 1.0 - eps))
+
+
+def _check_same_shape(fn_name, y_true, y_pred):
+    if y_true.shape != y_pred.shape:
+        raise ValueError(
+            f"{fn_name}: `y_true` and `y_pred` must have the same shape, but received "
+            f"y_true.shape={y_true.shape} and y_pred.shape={y_pred.shape}.")
+
+
+def squeeze_or_expand_to_same_rank(x1, x2, expand_rank_1=True):
+    """Makes two ranks equal when they differ by one trailing axis of size 1.
+
+    Args:
+        x1: first array.
+        x2: second array.
+        expand_rank_1: when the lower-rank array has rank 1, expand it instead of
+            squeezing the other one. Defaults to `True`.
+    """
+    if x1.ndim == x2.ndim + 1 and x1.shape[-1] == 1:
+        if x2.ndim == 1 and expand_rank_1:
+            return x1, jnp.expand_dims(x2, -1)
+        return jnp.squeeze(x1, -1), x2
+    if x2.ndim == x1.ndim + 1 and x2.shape[-1] == 1:
+        if x1.ndim == 1 and expand_rank_1:
+            return jnp.expand_dims(x1, -1), x2
+        return x1, jnp.squeeze(x2, -1)
+    return x1, x2
+
+
+# -- per-sample loss functions -------------------------------------------------------
+
+
+def mean_squared_error(y_true, y_pred):
+    """Computes the mean squared error between labels and predictions.
+
+    `loss = mean(square(y_true - y_pred), axis=-1)`
+
+    Args:
+        y_true: Ground truth values with shape `[batch_size, d0, .. dN]`.
+        y_pred: The predicted values with shape `[batch_size, d0, .. dN]`.
+    """
+    y_true, y_pred = _pair(y_true, y_pred)
+    return jnp.mean(jnp.square(y_true - y_pred), axis=-1)
+
+
+def mean_absolute_error(y_true, y_pred):
+    """Computes the mean absolute error between labels and predictions.
+
+    `loss = mean(abs(y_true - y_pred), axis=-1)`
+
+    Args:
+        y_true: Ground truth values with shape `[batch_size, d0, .. dN]`.
+        y_pred: The predicted values with shape `[batch_size, d0, .. dN]`.
+    """
+    y_true, y_pred = _pair(y_true, y_pred)
+    return jnp.mean(jnp.abs(y_true - y_pred), axis=-1)
+
+
+def mean_absolute_percentage_error(y_true, y_pred):
+    """Computes the mean absolute percentage error between `y_true` and `y_pred`.
+
+    `loss = 100 * mean(abs((y_true - y_pred) / y_true), axis=-1)`, where the divisor is
+    at least `config.epsilon()` in absolute value.
+
+    Args:
+        y_true: Ground truth values with shape `[batch_size, d0, .. dN]`.
+        y_pred: The predicted values with shape `[batch_size, d0, .. dN]`.
+    """
+    y_true, y_pred = _pair(y_true, y_pred)
+    denominator = jnp.maximum(jnp.abs(y_true), config.epsilon())
+    return 100.0 * jnp.mean(jnp.abs((y_true - y_pred) / denominator), axis=-1)
+
+
+def mean_squared_logarithmic_error(y_true, y_pred):
+    """Computes the mean squared logarithmic error between `y_true` and `y_pred`.
+
+    `loss = mean(square(log(y_true + 1) - log(y_pred + 1)), axis=-1)`; values below
+    `config.epsilon()` are raised to it first.
+
+    Args:
+        y_true: Ground truth values with shape `[batch_size, d0, .. dN]`.
+        y_pred: The predicted values with shape `[batch_size, d0, .. dN]`.
+    """
+    y_true, y_pred = _pair(y_true, y_pred)
+    eps = config.epsilon()
+    diff = jnp.log(jnp.maximum(y_pred, eps) + 1.0) - jnp.log(jnp.maximum(y_true, eps) + 1.0)
+    return jnp.mean(jnp.square(diff), axis=-1)
+
+
+def huber(y_true, y_pred, delta=1.0):
+    """Computes the Huber loss: quadratic for small errors, linear for large ones.
+
+    Args:
+        y_true: tensor of true targets.
+        y_pred: tensor of predicted targets.
+        delta: A float, the point where the Huber loss function changes from a
+            quadratic to linear. Defaults to `1.0`.
+    """
+    y_true, y_pred = _pair(y_true, y_pred)
+    delta = jnp.asarray(delta, y_pred.dtype)
+    error = y_pred - y_true
+    abs_error = jnp.abs(error)
+    quadratic = 0.5 * jnp.square(error)
+    linear = delta * abs_error - 0.5 * jnp.square(delta)
+    return jnp.mean(jnp.where(abs_error <= delta, quadratic, linear), axis=-1)
+
+
+def log_cosh(y_true, y_pred):
+    """Computes the logarithm of the hyperbolic cosine of the prediction error.
+
+    `loss = mean(log(cosh(y_pred - y_true)), axis=-1)`, computed in a form that does
+    not overflow for large errors.
+
+    Args:
+        y_true: Ground truth values with shape `[batch_size, d0, .. dN]`.
+        y_pred: The predicted values with shape `[batch_size, d0, .. dN]`.
+    """
+    y_true, y_pred = _pair(y_true, y_pred)
+    x = y_pred - y_true
+    log2 = jnp.asarray(jnp.log(2.0), y_pred.dtype)
+    return jnp.mean(x + jax.nn.softplus(-2.0 * x) - log2, axis=-1)
+
+
+def _binary_to_plus_minus_one(y_true):
+    # Hinge losses expect -1/1 labels; 0/1 labels are mapped when every label is 0 or 1.
+    is_binary = jnp.all((y_true == 0) | (y_true == 1))
+    return jnp.where(is_binary, 2.0 * y_true - 1.0, y_true)
+
+
+def hinge(y_true, y_pred):
+    """Computes the hinge loss between `y_true` and `y_pred`.
+
+    `loss = mean(maximum(1 - y_true * y_pred, 0), axis=-1)`
+
+    Args:
+        y_true: The ground truth values. `y_true` values are expected to be -1
+            or 1. If binary (0 or 1) labels are provided they will be converted
+            to -1 or 1.
+        y_pred: The predicted values with shape `[batch_size, d0, .. dN]`.
+    """
+    y_true, y_pred = _pair(y_true, y_pred, same_rank=False)
+    y_true = _binary_to_plus_minus_one(y_true)
+    return jnp.mean(jnp.maximum(1.0 - y_true * y_pred, 0.0), axis=-1)
+
+
+def squared_hinge(y_true, y_pred):
+    """Computes the squared hinge loss between `y_true` and `y_pred`.
+
+    `loss = mean(square(maximum(1 - y_true * y_pred, 0)), axis=-1)`
+
+    Args:
+        y_true: The ground truth values. `y_true` values are expected to be -1
+            or 1. If binary (0 or 1) labels are provided they will be converted
+            to -1 or 1.
+        y_pred: The predicted values with shape `[batch_size, d0, .. dN]`.
+    """
+    y_true, y_pred = _pair(y_true, y_pred, same_rank=False)
+    y_true = _binary_to_plus_minus_one(y_true)
+    return jnp.mean(jnp.square(jnp.maximum(1.0 - y_true * y_pred, 0.0)), axis=-1)
+
+
+def categorical_hinge(y_true, y_pred):
+    """Computes the categorical hinge loss between `y_true` and `y_pred`.
+
+    `loss = maximum(neg - pos + 1, 0)` with `neg = max((1 - y_true) * y_pred)` and
+    `pos = sum(y_true * y_pred)`.
+
+    Args:
+        y_true: The ground truth values, either `{-1, +1}` or `{0, 1}` (one-hot).
+        y_pred: The predicted values with shape `[batch_size, d0, .. dN]`.
+    """
+    y_true, y_pred = _pair(y_true, y_pred, same_rank=False)
+    pos = jnp.sum(y_true * y_pred, axis=-1)
+    neg = jnp.max((1.0 - y_true) * y_pred, axis=-1)
+    return jnp.maximum(neg - pos + 1.0, 0.0)
+
+
+def kl_divergence(y_true, y_pred):
+    """Computes the Kullback-Leibler divergence between `y_true` and `y_pred`.
+
+    `loss = sum(y_true * log(y_true / y_pred), axis=-1)`, with both clipped to
+    `[epsilon, 1]`.
+
+    Args:
+        y_true: Tensor of true targets.
+        y_pred: Tensor of predicted targets.
+    """
+    y_true, y_pred = _pair(y_true, y_pred, same_rank=False)
+    y_true = jnp.clip(y_true, config.epsilon(), 1.0)
+    y_pred = jnp.clip(y_pred, config.epsilon(), 1.0)
+    return jnp.sum(y_true * jnp.log(y_true / y_pred), axis=-1)
+
+
+def poisson(y_true, y_pred):
+    """Computes the Poisson loss between `y_true` and `y_pred`.
+
+    `loss = mean(y_pred - y_true * log(y_pred + epsilon), axis=-1)`
+
+    Args:
+        y_true: Ground truth values with shape `[batch_size, d0, .. dN]`.
+        y_pred: The predicted values with shape `[batch_size, d0, .. dN]`.
+    """
+    y_true, y_pred = _pair(y_true, y_pred, same_rank=False)
+    return jnp.mean(y_pred - y_true * jnp.log(y_pred + config.epsilon()), axis=-1)
+
+
+def cosine_similarity(y_true, y_pred, axis=-1):
+    """Computes the negative cosine similarity between labels and predictions.
+
+    `loss = -sum(l2_norm(y_true) * l2_norm(y_pred), axis=axis)`: -1 means the vectors
+    point the same way, 0 orthogonal (or a zero vector).
+
+    Args:
+        y_true: Tensor of true targets.
+        y_pred: Tensor of predicted targets.
+        axis: Axis along which to determine similarity. Defaults to `-1`.
+    """
+    y_true, y_pred = _pair(y_true, y_pred)
+    return -jnp.sum(_l2_normalize(y_true, axis) * _l2_normalize(y_pred, axis), axis=axis)
+
+
+def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
+    """Computes the binary crossentropy loss.
+
+    Args:
+        y_true: Ground truth values, of shape `[batch_size, d0, .. dN]`.
+        y_pred: The predicted values, of the same shape.
+        from_logits: Whether `y_pred` is expected to be a logits tensor. By
+            default, we assume that `y_pred` encodes a probability distribution.
+        label_smoothing: Float in `[0, 1]`. If > `0` then smooth the labels by
+            squeezing them towards 0.5. Defaults to `0.0`.
+        axis: The axis along which the mean is computed. Defaults to `-1`.
+    """
+    y_true, y_pred = _pair(y_true, y_pred, same_rank=False)
+    _check_same_shape("binary_crossentropy", y_true, y_pred)
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    if from_logits:
+        bce = (-y_true * jax.nn.log_sigmoid(y_pred)
+               - (1.0 - y_true) * jax.nn.log_sigmoid(-y_pred))
+    else:
+        eps = config.epsilon()
+        p = jnp.clip(y_pred, eps, 1.0 - eps)
+        bce = -(y_true * jnp.log(p) + (1.0 - y_true) * jnp.log(1.0 - p))
+    return jnp.mean(bce, axis=axis)
+
+
+def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
+    """Computes the categorical crossentropy loss between one-hot labels and predictions.
+
+    Args:
+        y_true: Tensor of one-hot true targets.
+        y_pred: Tensor of predicted targets.
+        from_logits: Whether `y_pred` is expected to be a logits tensor. By
+            default, we assume that `y_pred` encodes a probability distribution.
+        label_smoothing: Float in `[0, 1]`. If > `0` then smooth the labels. For
+            example, if `0.1`, use `0.1 / num_classes` for non-target labels
+            and `0.9 + 0.1 / num_classes` for target labels. Defaults to `0.0`.
+        axis: The dimension along which the entropy is computed. Defaults to `-1`.
+    """
+    if isinstance(axis, bool) or not isinstance(axis, int):
+        raise TypeError(f"categorical_crossentropy: `axis` must be an int, received "
+                        f"axis={axis!r} of type {type(axis).__name__}.")
+    y_true, y_pred = _pair(y_true, y_pred, same_rank=False)
+    _check_same_shape("categorical_crossentropy", y_true, y_pred)
+    if label_smoothing:
+        num_classes = y_true.shape[-1]
+        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / num_classes
+    return -jnp.sum(y_true * _log_probs(y_pred, from_logits, axis), axis=axis)
+
+
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None,
+                                    axis=-1):
+    """Computes the crossentropy loss between integer labels and predictions.
+
+    Args:
+        y_true: Integer class ids (int or float dtype), of shape `[batch_size]` or
+            `[batch_size, 1]` (more generally, `y_pred`'s shape without `axis`).
+        y_pred: The predicted values, of shape `[batch_size, num_classes]`.
+        from_logits: Whether `y_pred` is expected to be a logits tensor. By
+            default, we assume that `y_pred` encodes a probability distribution.
+        ignore_class: Optional integer. The ID of a class to be ignored during
+            loss computation; its entries get loss 0. Defaults to `None`.
+        axis: The dimension along which the entropy is computed. Defaults to `-1`.
+    """
+    y_pred = _as_float(y_pred)
+    y_true = jnp.asarray(y_true)
+    if y_true.ndim == y_pred.ndim and y_true.shape[axis] == 1:
+        y_true = jnp.squeeze(y_true, axis)
+    class_axis = axis % y_pred.ndim
+    expected = y_pred.shape[:class_axis] + y_pred.shape[class_axis + 1:]
+    if y_true.shape != expected:
+        raise ValueError(
+            "sparse_categorical_crossentropy: `y_true` must hold one class id per "
+            f"sample, of shape {expected} (or {expected + (1,)}) for "
+            f"y_pred.shape={y_pred.shape}, but received y_true.shape={y_true.shape}.")
+    if ignore_class is not None:
+        valid = y_true != ignore_class
+        y_true = jnp.where(valid, y_true, 0)
+        # Ignored rows get a harmless uniform input; their loss is zeroed below.
+        y_pred = jnp.where(jnp.expand_dims(valid, axis), y_pred, 1.0)
+    one_hot = jax.nn.one_hot(y_true.astype(jnp.int32), y_pred.shape[axis], axis=axis,
+                             dtype=y_pred.dtype)
+    losses = -jnp.sum(one_hot * _log_probs(y_pred, from_logits, axis), axis=axis)
+    if ignore_class is not None:
+        losses = jnp.where(valid, losses, 0.0)
+    return losses
+
+
+# -- reduction -------------------------------------------------------------------------
+
+REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none", None)
+
+
+def standardize_reduction(reduction):
+    """Checks a `reduction` argument and returns it.
+
+    Args:
+        reduction: one of `"sum_over_batch_size"`, `"sum"`, `"mean"`,
+            `"mean_with_sample_weight"`, `"none"` or `None`.
+    """
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"Invalid value for argument `reduction`. Expected one of "
+                         f"{list(REDUCTIONS)}. Received: reduction={reduction!r}")
+    return reduction
+
+
+def _mask_to_weights(sample_weight, mask, dtype, reduction):
+    """Folds a boolean mask into the sample weights, as Keras's `apply_mask` does."""
+    if mask is None:
+        return sample_weight
+    if reduction in ("mean", "sum_over_batch_size"):
+        # Valid entries weigh total/valid so the batch mean becomes a mean over valid ones.
+        total = jnp.asarray(mask.size, dtype)
+        valid = jnp.sum(mask.astype(dtype))
+        float_mask = jnp.where(mask, _divide_no_nan(total, valid), 0.0).astype(dtype)
+    else:
+        float_mask = mask.astype(dtype)
+    if sample_weight is None:
+        return float_mask
+    float_mask, sample_weight = squeeze_or_expand_to_same_rank(float_mask, sample_weight)
+    return sample_weight * float_mask
+
+
+def reduce_values(values, sample_weight=None, reduction="sum_over_batch_size"):
+    """Reduces (already weighted) per-sample values to a scalar.
+
+    Args:
+        values: per-sample loss values.
+        sample_weight: the weights used, for `"mean_with_sample_weight"`. Defaults to `None`.
+        reduction: see `Loss`. Defaults to `"sum_over_batch_size"`.
+    """
+    if reduction in (None, "none") or values.shape in ((), (0,)):
+        return values
+    loss = jnp.sum(values)
+    if reduction == "sum":
+        return loss
+    if reduction == "mean_with_sample_weight" and sample_weight is not None:
+        divisor = jnp.sum(sample_weight).astype(loss.dtype)
+    else:
+        divisor = jnp.asarray(values.size, loss.dtype)
+    return _divide_no_nan(loss, divisor)
+
+
+def reduce_weighted_values(values, sample_weight=None, mask=None,
+                           reduction="sum_over_batch_size", dtype=None):
+    """Weights per-sample values by `sample_weight` (and `mask`), then reduces them.
+
+    Args:
+        values: per-sample loss values, e.g. of shape `(batch_size,)`.
+        sample_weight: Optional weights, broadcastable to `values` after a trailing
+            axis of size 1 is squeezed or added. Defaults to `None`.
+        mask: Optional boolean array; `False` entries are left out. Defaults to `None`.
+        reduction: see `Loss`. Defaults to `"sum_over_batch_size"`.
+        dtype: the computation dtype. Defaults to `None` (that of `values`).
+    """
+    reduction = standardize_reduction(reduction)
+    values = jnp.asarray(values, dtype)
+    if sample_weight is not None:
+        sample_weight = jnp.asarray(sample_weight, values.dtype)
+    sample_weight = _mask_to_weights(sample_weight, mask, values.dtype, reduction)
+    if sample_weight is not None:
+        values, sample_weight = squeeze_or_expand_to_same_rank(values, sample_weight)
+        values = values * sample_weight
+    return reduce_values(values, sample_weight, reduction)
+
+
+# -- classes ---------------------------------------------------------------------------
+
+
+class Loss:
+    """Loss base class: subclasses write `call(y_true, y_pred)` -> per-sample values.
+
+    Args:
+        name: Optional name for the loss instance. Defaults to the snake-case class name.
+        reduction: Type of reduction to apply to the loss. Supported options are
+            `"sum"`, `"sum_over_batch_size"`, `"mean"`, `"mean_with_sample_weight"`
+            or `None`. `"sum"` sums the loss, `"sum_over_batch_size"` and `"mean"` sum
+            the loss and divide by the sample size, and `"mean_with_sample_weight"`
+            sums the loss and divides by the sum of the sample weights. `"none"` and
+            `None` perform no aggregation. Defaults to `"sum_over_batch_size"`.
+        dtype: The dtype of the loss's computations. Defaults to `None`, which means
+            `config.floatx()` (`"float32"`).
+
+    ```python
+    class MyMSE(Loss):
+        def call(self, y_true, y_pred):
+            return jnp.mean(jnp.square(y_pred - y_true), axis=-1)
+
+    MyMSE()(y_true, y_pred, sample_weight=w)   # a scalar
+    ```
+    """
+
+    def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
+        self.name = name or naming.uniquify(naming.to_snake_case(type(self).__name__))
+        self.reduction = standardize_reduction(reduction)
+        self._dtype = jnp.dtype(dtype or config.floatx()).name
+
+    @property
+    def dtype(self):
+        return self._dtype
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        """Returns the reduced loss (a scalar unless `reduction` is `None`/`"none"`)."""
+        y_true = jnp.asarray(y_true, self.dtype)
+        y_pred = jnp.asarray(y_pred, self.dtype)
+        values = self.call(y_true, y_pred)
+        return reduce_weighted_values(values, sample_weight, self._mask(y_true, y_pred),
+                                      self.reduction, self.dtype)
+
+    def call(self, y_true, y_pred):
+        """Returns per-sample loss values; subclasses implement it."""
+        raise NotImplementedError(f"{type(self).__name__} must implement `call`.")
+
+    def _mask(self, y_true, y_pred):
+        return None  # Entries to leave out of the reduction; None keeps all.
+
+    def get_config(self):
+        """Returns the loss configuration as a JSON-serializable dict."""
+        return {"name": self.name, "reduction": self.reduction}
+
+    @classmethod
+    def from_config(cls, config):
+        """Creates a loss from the dict returned by `get_config`."""
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}>"
+
+
+class LossFunctionWrapper(Loss):
+    """Wraps a per-sample loss function `fn(y_true, y_pred, **kwargs)` as a `Loss`.
+
+    Args:
+        fn: The loss function to wrap, with signature `fn(y_true, y_pred, **kwargs)`.
+        reduction: see `Loss`. Defaults to `"sum_over_batch_size"`.
+        name: Optional name for the loss instance.
+        dtype: see `Loss`. Defaults to `None`.
+        **kwargs: Keyword arguments to pass on to `fn`.
+    """
+
+    def __init__(self, fn, reduction="sum_over_batch_size", name=None, dtype=None, **kwargs):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        if not callable(fn):
+            raise TypeError(f"LossFunctionWrapper: `fn` must be callable, received {fn!r}.")
+        self.fn = fn
+        self._fn_kwargs = kwargs
+
+    def call(self, y_true, y_pred):
+        y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
+        return self.fn(y_true, y_pred, **self._fn_kwargs)
+
+    def get_config(self):
+        return {**super().get_config(), "fn": serialize(self.fn), **self._fn_kwargs}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if isinstance(config.get("fn"), (dict, str)):
+            config["fn"] = deserialize(config["fn"])
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<LossFunctionWrapper({self.fn}, kwargs={self._fn_kwargs})>"
+
+
+class _Wrapped(LossFunctionWrapper):
+    """A built-in loss class: its config is `Loss`'s plus the named function options."""
+
+    _options = ()
+
+    def __init__(self, fn, name, reduction, dtype, **options):
+        super().__init__(fn, name=name, reduction=reduction, dtype=dtype, **options)
+        for key in self._options:
+            setattr(self, key, options[key])
+
+    def get_config(self):
+        return {**Loss.get_config(self), **{k: getattr(self, k) for k in self._options}}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+class MeanSquaredError(_Wrapped):
+    """Computes the mean of squares of errors between labels and predictions.
+
+    Args:
+        reduction: see `Loss`. Defaults to `"sum_over_batch_size"`.
+        name: Optional name for the loss instance. Defaults to `"mean_squared_error"`.
+        dtype: see `Loss`. Defaults to `None`.
+    """
+
+    def __init__(self, reduction="sum_over_batch_size", name="mean_squared_error", dtype=None):
+        super().__init__(mean_squared_error, name, reduction, dtype)
+
+
+class MeanAbsoluteError(_Wrapped):
+    """Computes the mean of absolute difference between labels and predictions.
+
+    Args:
+        reduction: see `Loss`. Defaults to `"sum_over_batch_size"`.
+        name: Optional name for the loss instance. Defaults to `"mean_absolute_error"`.
+        dtype: see `Loss`. Defaults to `None`.
+    """
+
+    def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_error",
+                 dtype=None):
+        super().__init__(mean_absolute_error, name, reduction, dtype)
+
+
+class MeanAbsolutePercentageError(_Wrapped):
+    """Computes the mean absolute percentage error between `y_true` and `y_pred`.
+
+    Args:
+        reduction: see `Loss`. Defaults to `"sum_over_batch_size"`.
+        name: Optional name for the loss instance. Defaults to
+            `"mean_absolute_percentage_error"`.
+        dtype: see `Loss`. Defaults to `None`.
+    """
+
+    def __init__(self, reduction="sum_over_batch_size",
+                 name="mean_absolute_percentage_error", dtype=None):
+        super().__init__(mean_absolute_percentage_error, name, reduction, dtype)
+
+
+class MeanSquaredLogarithmicError(_Wrapped):
+    """Computes the mean squared logarithmic error between `y_true` and `y_pred`.
+
+    Args:
+        reduction: see `Loss`. Defaults to `"sum_over_batch_size"`.
+        name: Optional name for the loss instance. Defaults to
+            `"mean_squared_logarithmic_error"`.
+        dtype: see `Loss`. Defaults to `None`.
+    """
+
+    def __init__(self, reduction="sum_over_batch_size",
+                 name="mean_squared_logarithmic_error", dtype=None):
+        super().__init__(mean_squared_logarithmic_error, name, reduction, dtype)
+
+
+class CosineSimilarity(_Wrapped):
+    """Computes the negative cosine similarity between `y_true` and `y_pred`.
+
+    Args:
+        axis: The axis along which the cosine similarity is computed. Defaults to `-1`.
+        reduction: see `Loss`. Defaults to `"sum_over_batch_size"`.
+        name: Optional name for the loss instance. Defaults to `"cosine_similarity"`.
+        dtype: see `Loss`. Defaults to `None`.
+    """
+
+    _options = ("axis",)
+
+    def __init__(self, axis=-1, reduction="sum_over_batch_size", name="cosine_similarity",
+                 dtype=None):
+        super().__init__(cosine_similarity, name, reduction, dtype, axis=axis)
+
+
+class Huber(_Wrapped):
+    """Computes the Huber loss between `y_true` and `y_pred`.
+
+    Args:
+        delta: A float, the point where the Huber loss function changes from a
+            quadratic to linear. Defaults to `1.0`.
+        reduction: see `Loss`. Defaults to `"sum_over_batch_size"`.
+        name: Optional name for the loss instance. Defaults to `"huber_loss"`.
+        dtype: see `Loss`. Defaults to `None`.
+    """
+
+    _options = ("delta",)
+
+    def __init__(self, delta=1.0, reduction="sum_over_batch_size", name="huber_loss",
+                 dtype=None):
+        super().__init__(huber, name, reduction, dtype, delta=delta)
+
+
+class LogCosh(_Wrapped):
+    """Computes the logarithm of the hyperbolic cosine of the prediction error.
+
+    Args:
+        reduction: see `Loss`. Defaults to `"sum_over_batch_size"`.
+        name: Optional name for the loss instance. Defaults to `"log_cosh"`.
+        dtype: see `Loss`. Defaults to `None`.
+    """
+
+    def __init__(self, reduction="sum_over_batch_size", name="log_cosh", dtype=None):
+        super().__init__(log_cosh, name, reduction, dtype)
+
+
+class Hinge(_Wrapped):
+    """Computes the hinge loss between `y_true` and `y_pred`.
+
+    Args:
+        reduction: see `Loss`. Defaults to `"sum_over_batch_size"`.
+        name: Optional name for the loss instance. Defaults to `"hinge"`.
+        dtype: see `Loss`. Defaults to `None`.
+    """
+
+    def __init__(self, reduction="sum_over_batch_size", name="hinge", dtype=None):
+        super().__init__(hinge, name, reduction, dtype)
+
+
+class SquaredHinge(_Wrapped):
+    """Computes the squared hinge loss between `y_true` and `y_pred`.
+
+    Args:
+        reduction: see `Loss`. Defaults to `"sum_over_batch_size"`.
+        name: Optional name for the loss instance. Defaults to `"squared_hinge"`.
+        dtype: see `Loss`. Defaults to `None`.
+    """
+
+    def __init__(self, reduction="sum_over_batch_size", name="squared_hinge", dtype=None):
+        super().__init__(squared_hinge, name, reduction, dtype)
+
+
+class CategoricalHinge(_Wrapped):
+    """Computes the categorical hinge loss between `y_true` and `y_pred`.
+
+    Args:
+        reduction: see `Loss`. Defaults to `"sum_over_batch_size"`.
+        name: Optional name for the loss instance. Defaults to `"categorical_hinge"`.
+        dtype: see `Loss`. Defaults to `None`.
+    """
+
+    def __init__(self, reduction="sum_over_batch_size", name="categorical_hinge",
+                 dtype=None):
+        super().__init__(categorical_hinge, name, reduction, dtype)
+
+
+class KLDivergence(_Wrapped):
+    """Computes the Kullback-Leibler divergence between `y_true` and `y_pred`.
+
+    Args:
+        reduction: see `Loss`. Defaults to `"sum_over_batch_size"`.
+        name: Optional name for the loss instance. Defaults to `"kl_divergence"`.
+        dtype: see `Loss`. Defaults to `None`.
+    """
+
+    def __init__(self, reduction="sum_over_batch_size", name="kl_divergence", dtype=None):
+        super().__init__(kl_divergence, name, reduction, dtype)
+
+
+class Poisson(_Wrapped):
+    """Computes the Poisson loss between `y_true` and `y_pred`.
+
+    Args:
+        reduction: see `Loss`. Defaults to `"sum_over_batch_size"`.
+        name: Optional name for the loss instance. Defaults to `"poisson"`.
+        dtype: see `Loss`. Defaults to `None`.
+    """
+
+    def __init__(self, reduction="sum_over_batch_size", name="poisson", dtype=None):
+        super().__init__(poisson, name, reduction, dtype)
+
+
+class BinaryCrossentropy(_Wrapped):
+    """Computes the cross-entropy loss between true labels (0 or 1) and predictions.
+
+    Args:
+        from_logits: Whether to interpret `y_pred` as a tensor of logit values. By
+            default, we assume that `y_pred` is probabilities (i.e., values in [0, 1]).
+        label_smoothing: Float in range [0, 1]. When > 0, the labels are squeezed
+            towards 0.5. Defaults to `0.0`.
+        axis: The axis along which to compute crossentropy (the features axis).
+            Defaults to `-1`.
+        reduction: see `Loss`. Defaults to `"sum_over_batch_size"`.
+        name: Optional name for the loss instance. Defaults to `"binary_crossentropy"`.
+        dtype: see `Loss`. Defaults to `None`.
+
+    ```python
+    loss = BinaryCrossentropy(from_logits=True)
+    loss(np.array([[0.], [1.]]), np.array([[-2.], [3.]]))
+    ```
+    """
+
+    _options = ("from_logits", "label_smoothing", "axis")
+
+    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1,
+                 reduction="sum_over_batch_size", name="binary_crossentropy", dtype=None):
+        super().__init__(binary_crossentropy, name, reduction, dtype, from_logits=from_logits,
+                         label_smoothing=label_smoothing, axis=axis)
+
+
+class CategoricalCrossentropy(_Wrapped):
+    """Computes the crossentropy loss between one-hot labels and predictions.
+
+    Args:
+        from_logits: Whether `y_pred` is expected to be a logits tensor. By
+            default, we assume that `y_pred` encodes a probability distribution.
+        label_smoothing: Float in [0, 1]. When > 0, label values are smoothed,
+            meaning the confidence on label values are relaxed. Defaults to `0.0`.
+        axis: The axis along which to compute crossentropy (the features axis).
+            Defaults to `-1`.
+        reduction: see `Loss`. Defaults to `"sum_over_batch_size"`.
+        name: Optional name for the loss instance. Defaults to
+            `"categorical_crossentropy"`.
+        dtype: see `Loss`. Defaults to `None`.
+    """
+
+    _options = ("from_logits", "label_smoothing", "axis")
+
+    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1,
+                 reduction="sum_over_batch_size", name="categorical_crossentropy",
+                 dtype=None):
+        super().__init__(categorical_crossentropy, name, reduction, dtype,
+                         from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
+
+
+class SparseCategoricalCrossentropy(_Wrapped):
+    """Computes the crossentropy loss between integer labels and predictions.
+
+    Args:
+        from_logits: Whether `y_pred` is expected to be a logits tensor. By
+            default, we assume that `y_pred` encodes a probability distribution.
+        ignore_class: Optional integer. The ID of a class to be ignored during
+            loss computation; the batch mean is then taken over the other entries.
+            Defaults to `None`.
+        reduction: see `Loss`. Defaults to `"sum_over_batch_size"`.
+        axis: The axis along which to compute crossentropy. Defaults to `-1`.
+        name: Optional name for the loss instance. Defaults to
+            `"sparse_categorical_crossentropy"`.
+        dtype: see `Loss`. Defaults to `None`.
+
+    ```python
+    loss = SparseCategoricalCrossentropy(from_logits=True)
+    loss(np.array([1, 0]), np.array([[0.1, 2.0], [1.5, -0.3]]))
+    ```
+    """
+
+    _options = ("from_logits", "ignore_class")
+
+    def __init__(self, from_logits=False, ignore_class=None, reduction="sum_over_batch_size",
+                 axis=-1, name="sparse_categorical_crossentropy", dtype=None):
+        super().__init__(sparse_categorical_crossentropy, name, reduction, dtype,
+                         from_logits=from_logits, ignore_class=ignore_class, axis=axis)
+        self.axis = axis
+
+    def _mask(self, y_true, y_pred):
+        if self.ignore_class is None:
+            return None
+        y_true, _ = squeeze_or_expand_to_same_rank(y_true, y_pred)
+        if y_true.ndim == y_pred.ndim:
+            y_true = jnp.squeeze(y_true, self.axis)
+        return y_true != self.ignore_class
+
+
+# -- identifiers -------------------------------------------------------------------------
+
+_FUNCTIONS = {fn.__name__: fn for fn in (
+    mean_squared_error, mean_absolute_error, mean_absolute_percentage_error,
+    mean_squared_logarithmic_error, huber, log_cosh, hinge, squared_hinge,
+    categorical_hinge, kl_divergence, poisson, cosine_similarity, binary_crossentropy,
+    categorical_crossentropy, sparse_categorical_crossentropy)}
+# Short names from Keras 3 and the tf.keras 2 spellings that course code still uses.
+_ALIASES = {
+    "mse": mean_squared_error, "MSE": mean_squared_error,
+    "mae": mean_absolute_error, "MAE": mean_absolute_error,
+    "mape": mean_absolute_percentage_error, "MAPE": mean_absolute_percentage_error,
+    "msle": mean_squared_logarithmic_error, "MSLE": mean_squared_logarithmic_error,
+    "kld": kl_divergence, "KLD": kl_divergence, "kullback_leibler_divergence": kl_divergence,
+    "bce": binary_crossentropy, "BCE": binary_crossentropy,
+    "huber_loss": huber, "logcosh": log_cosh,
+}
+_CLASSES = {cls.__name__: cls for cls in (
+    Loss, LossFunctionWrapper, MeanSquaredError, MeanAbsoluteError,
+    MeanAbsolutePercentageError, MeanSquaredLogarithmicError, CosineSimilarity, Huber,
+    LogCosh, Hinge, SquaredHinge, CategoricalHinge, KLDivergence, Poisson,
+    BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy)}
+
+
+def _lookup(name, custom_objects=None):
+    custom_objects = custom_objects or {}
+    for table in (custom_objects, _FUNCTIONS, _ALIASES, _CLASSES):
+        if name in table:
+            return table[name]
+    raise ValueError(
+        f"Unknown loss identifier: {name!r}. Expected one of "
+        f"{sorted(set(_FUNCTIONS) | set(_ALIASES) | set(_CLASSES))}, a `Loss` instance, "
+        "a callable or a config dict.")
+
+
+def serialize(loss):
+    """Serializes a loss function or `Loss` instance to a Keras 3 config dict.
+
+    Args:
+        loss: A `Loss` instance or a loss function.
+    """
+    if loss is None:
+        return None
+    if isinstance(loss, Loss):
+        return {"module": "keras.losses", "class_name": type(loss).__name__,
+                "config": loss.get_config(), "registered_name": None}
+    if inspect.isfunction(loss):
+        return {"module": "builtins", "class_name": "function", "config": loss.__name__,
+                "registered_name": "function"}
+    raise TypeError(f"serialize: expected a `Loss` instance or a loss function, "
+                    f"received {loss!r} of type {type(loss).__name__}.")
+
+
+def deserialize(name, custom_objects=None):
+    """Rebuilds a loss function or `Loss` instance from `serialize`'s output.
+
+    Args:
+        name: Loss configuration: a dict from `serialize`, or a loss name.
+        custom_objects: Optional dictionary mapping names (strings) to custom
+            objects (classes and functions) to be considered during
+            deserialization.
+    """
+    if isinstance(name, str):
+        obj = _lookup(name, custom_objects)
+        return obj() if inspect.isclass(obj) else obj
+    if not isinstance(name, dict) or "class_name" not in name:
+        raise TypeError(f"deserialize: expected a loss name or a dict with 'class_name' and "
+                        f"'config', received {name!r}.")
+    if name["class_name"] == "function":
+        return _lookup(name["config"], custom_objects)
+    cls = _lookup(name["class_name"], custom_objects)
+    if not inspect.isclass(cls):
+        raise ValueError(f"deserialize: {name['class_name']!r} is not a loss class.")
+    return cls.from_config(name.get("config") or {})
+
+
+def get(identifier):
+    """Retrieves a loss as a function or `Loss` instance.
+
+    Strings name a function (`"mse"` -> `mean_squared_error`) or a class
+    (`"MeanSquaredError"` -> an instance); dicts are configs from `serialize`.
+
+    Args:
+        identifier: A loss identifier. One of None or string name of a loss
+            function/class or loss configuration dictionary or a loss function
+            or a loss class instance.
+    """
+    if identifier is None:
+        return None
+    if isinstance(identifier, (str, dict)):
+        obj = deserialize(identifier)
+    else:
+        obj = identifier
+    if inspect.isclass(obj):
+        obj = obj()
+    if not callable(obj):
+        raise ValueError(f"Could not interpret loss identifier: {identifier!r}. Expected a "
+                         "loss name, a config dict, a `Loss` instance or a callable.")
+    return obj
+
+
+# Aliases spelled as in Keras (`keras.losses.mse`, `keras.losses.huber_loss`, ...).
+mse = MSE = mean_squared_error
+mae = MAE = mean_absolute_error
+mape = MAPE = mean_absolute_percentage_error
+msle = MSLE = mean_squared_logarithmic_error
+kld = KLD = kullback_leibler_divergence = kl_divergence
+bce = BCE = binary_crossentropy
+huber_loss = huber
+logcosh = log_cosh

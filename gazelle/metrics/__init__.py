@@ -1,0 +1,152 @@
+"""Metrics: the public surface, plus `get`, `serialize` and `deserialize`.
+[L1: gazelle.losses, gazelle.metrics.*]
+
+`get("mse")` returns the function `mean_squared_error` (tf.keras 2 behaviour; Keras 3
+returns a `MeanSquaredError` instance), and class names return instances. `"accuracy"`
+maps to the plain `accuracy` function here: choosing binary/categorical/sparse accuracy
+from the loss is the compile code's job. Names are resolved by table lookup only.
+"""
+import inspect
+
+from gazelle import losses as _losses
+from gazelle.losses import binary_crossentropy as binary_crossentropy
+from gazelle.losses import categorical_crossentropy as categorical_crossentropy
+from gazelle.losses import categorical_hinge as categorical_hinge
+from gazelle.losses import hinge as hinge
+from gazelle.losses import huber as huber
+from gazelle.losses import kl_divergence as kl_divergence
+from gazelle.losses import log_cosh as log_cosh
+from gazelle.losses import mean_absolute_error as mean_absolute_error
+from gazelle.losses import mean_absolute_percentage_error as mean_absolute_percentage_error
+from gazelle.losses import mean_squared_error as mean_squared_error
+from gazelle.losses import mean_squared_logarithmic_error as mean_squared_logarithmic_error
+from gazelle.losses import poisson as poisson
+from gazelle.losses import sparse_categorical_crossentropy as sparse_categorical_crossentropy
+from gazelle.losses import squared_hinge as squared_hinge
+from gazelle.metrics.accuracy import Accuracy as Accuracy
+from gazelle.metrics.accuracy import BinaryAccuracy as BinaryAccuracy
+from gazelle.metrics.accuracy import CategoricalAccuracy as CategoricalAccuracy
+from gazelle.metrics.accuracy import SparseCategoricalAccuracy as SparseCategoricalAccuracy
+from gazelle.metrics.accuracy import SparseTopKCategoricalAccuracy as SparseTopKCategoricalAccuracy
+from gazelle.metrics.accuracy import TopKCategoricalAccuracy as TopKCategoricalAccuracy
+from gazelle.metrics.accuracy import accuracy as accuracy
+from gazelle.metrics.accuracy import binary_accuracy as binary_accuracy
+from gazelle.metrics.accuracy import categorical_accuracy as categorical_accuracy
+from gazelle.metrics.accuracy import sparse_categorical_accuracy as sparse_categorical_accuracy
+from gazelle.metrics.accuracy import sparse_top_k_categorical_accuracy as sparse_top_k_categorical_accuracy
+from gazelle.metrics.accuracy import top_k_categorical_accuracy as top_k_categorical_accuracy
+from gazelle.metrics.metric import Mean as Mean
+from gazelle.metrics.metric import MeanMetricWrapper as MeanMetricWrapper
+from gazelle.metrics.metric import Metric as Metric
+from gazelle.metrics.metric import Sum as Sum
+from gazelle.metrics.regression import CosineSimilarity as CosineSimilarity
+from gazelle.metrics.regression import LogCoshError as LogCoshError
+from gazelle.metrics.regression import MeanAbsoluteError as MeanAbsoluteError
+from gazelle.metrics.regression import MeanAbsolutePercentageError as MeanAbsolutePercentageError
+from gazelle.metrics.regression import MeanSquaredError as MeanSquaredError
+from gazelle.metrics.regression import MeanSquaredLogarithmicError as MeanSquaredLogarithmicError
+from gazelle.metrics.regression import RootMeanSquaredError as RootMeanSquaredError
+
+# tf.keras 2 short names (`keras.metrics.mse`, ...).
+mse = MSE = mean_squared_error
+mae = MAE = mean_absolute_error
+mape = MAPE = mean_absolute_percentage_error
+msle = MSLE = mean_squared_logarithmic_error
+kld = KLD = kl_divergence
+logcosh = log_cosh
+
+_FUNCTIONS = {fn.__name__: fn for fn in (
+    accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy,
+    top_k_categorical_accuracy, sparse_top_k_categorical_accuracy,
+    binary_crossentropy, categorical_crossentropy, sparse_categorical_crossentropy,
+    hinge, squared_hinge, categorical_hinge, kl_divergence, poisson, huber, log_cosh,
+    mean_squared_error, mean_absolute_error, mean_absolute_percentage_error,
+    mean_squared_logarithmic_error)}
+_FUNCTIONS.update({
+    "mse": mse, "MSE": mse, "mae": mae, "MAE": mae, "mape": mape, "MAPE": mape,
+    "msle": msle, "MSLE": msle, "kld": kld, "KLD": kld, "logcosh": logcosh,
+    "bce": binary_crossentropy, "BCE": binary_crossentropy,
+})
+_CLASSES = {cls.__name__: cls for cls in (
+    Metric, Mean, Sum, MeanMetricWrapper, Accuracy, BinaryAccuracy, CategoricalAccuracy,
+    SparseCategoricalAccuracy, TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy,
+    MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError,
+    MeanSquaredLogarithmicError, RootMeanSquaredError, LogCoshError, CosineSimilarity)}
+# Snake-case names of classes that have no function of the same name ("mean", ...).
+_SNAKE = {"mean": Mean, "sum": Sum, "root_mean_squared_error": RootMeanSquaredError,
+          "log_cosh_error": LogCoshError, "cosine_similarity": CosineSimilarity}
+
+
+def _lookup(name, custom_objects=None):
+    for table in (custom_objects or {}, _FUNCTIONS, _CLASSES, _SNAKE):
+        if name in table:
+            return table[name]
+    raise ValueError(
+        f"Unknown metric identifier: {name!r}. Expected one of "
+        f"{sorted(set(_FUNCTIONS) | set(_CLASSES) | set(_SNAKE))}, a `Metric` instance, "
+        "a callable or a config dict.")
+
+
+def serialize(metric):
+    """Serializes a metric function or `Metric` instance to a Keras 3 config dict.
+
+    Args:
+        metric: A `Metric` instance or a metric function.
+    """
+    if metric is None:
+        return None
+    if isinstance(metric, Metric):
+        return {"module": "keras.metrics", "class_name": type(metric).__name__,
+                "config": metric.get_config(), "registered_name": None}
+    if inspect.isfunction(metric):
+        return {"module": "builtins", "class_name": "function", "config": metric.__name__,
+                "registered_name": "function"}
+    raise TypeError(f"serialize: expected a `Metric` instance or a metric function, "
+                    f"received {metric!r} of type {type(metric).__name__}.")
+
+
+def deserialize(config, custom_objects=None):
+    """Rebuilds a metric function or `Metric` instance from `serialize`'s output.
+
+    Args:
+        config: Metric configuration: a dict from `serialize`, or a metric name.
+        custom_objects: Optional dictionary mapping names (strings) to custom
+            objects (classes and functions) to be considered during
+            deserialization.
+    """
+    if isinstance(config, str):
+        obj = _lookup(config, custom_objects)
+        return obj() if inspect.isclass(obj) else obj
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise TypeError(f"deserialize: expected a metric name or a dict with 'class_name' "
+                        f"and 'config', received {config!r}.")
+    if config["class_name"] == "function":
+        return _lookup(config["config"], custom_objects)
+    if config.get("module") == "keras.losses":
+        return _losses.deserialize(config, custom_objects)
+    cls = _lookup(config["class_name"], custom_objects)
+    if not inspect.isclass(cls):
+        raise ValueError(f"deserialize: {config['class_name']!r} is not a metric class.")
+    return cls.from_config(config.get("config") or {})
+
+
+def get(identifier):
+    """Retrieves a metric as a function or `Metric` instance.
+
+    Args:
+        identifier: A metric identifier. One of None or string name of a metric
+            function/class or metric configuration dictionary or a metric
+            function or a metric class instance.
+    """
+    if identifier is None:
+        return None
+    if isinstance(identifier, (str, dict)):
+        obj = deserialize(identifier)
+    else:
+        obj = identifier
+    if inspect.isclass(obj):
+        obj = obj()
+    if not callable(obj):
+        raise ValueError(f"Could not interpret metric identifier: {identifier!r}. Expected "
+                         "a metric name, a config dict, a `Metric` instance or a callable.")
+    return obj

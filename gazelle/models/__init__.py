@@ -1,0 +1,3 @@
+"""Models: Model (compile/fit/evaluate/predict) and Sequential."""
+from gazelle.models.model import Model as Model
+from gazelle.models.sequential import Sequential as Sequential

@@ -1,0 +1,198 @@
+"""Model: a Layer that can compile, fit, evaluate, predict and summarize itself. [L3]
+
+Each method is a thin hand-off to `training.Trainer` (or `utils.summary`).
+"""
+from gazelle.layers.layer import Layer
+
+
+class Model(Layer):
+    """A layer with training and inference features.
+
+    Subclass it and define `call` (layers assigned as attributes are tracked), or use
+    `Sequential`.
+
+    ```python
+    class MyModel(keras.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.hidden = keras.layers.Dense(30, activation="relu")
+            self.out = keras.layers.Dense(1)
+
+        def call(self, inputs):
+            return self.out(self.hidden(inputs))
+    ```
+    """
+
+    def __init__(self, *args, **kwargs):
+        if args or "inputs" in kwargs or "outputs" in kwargs:
+            raise NotImplementedError(
+                "Model(inputs=..., outputs=...) (the Functional API) is not available yet; "
+                "use Sequential or subclass Model.")
+        super().__init__(**kwargs)
+        self._trainer = None
+        self.stop_training = False
+        self.history = None
+        self.optimizer = None
+
+    # -- compile / fit / evaluate / predict ----------------------------------------
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
+                weighted_metrics=None, run_eagerly=False, steps_per_execution="auto",
+                jit_compile="auto", auto_scale_loss=True, **kwargs):
+        """Configures the model for training.
+
+        Args:
+            optimizer: name (`"sgd"`, `"adam"`, ...) or optimizer instance
+                (default `"rmsprop"`).
+            loss: loss name, function or `Loss` instance.
+            metrics: list of metrics, e.g. `["accuracy"]`.
+            steps_per_execution: steps per compiled chunk; `"auto"` (default) picks a
+                chunk size so the progress bar updates often.
+        """
+        from gazelle.training.trainer import Trainer
+        unknown = set(kwargs) - {"sample_weight_mode", "target_tensors", "distribute"}
+        if unknown:
+            raise TypeError(f"compile(): unexpected keyword argument(s) {sorted(unknown)}.")
+        if loss_weights is not None or weighted_metrics:
+            raise NotImplementedError("loss_weights/weighted_metrics need multi-output "
+                                      "support, which is not available yet.")
+        self._trainer = Trainer(self, optimizer, loss, metrics,
+                                steps_per_execution=steps_per_execution,
+                                run_eagerly=run_eagerly)
+        self.optimizer = self._trainer.optimizer
+        self.loss = loss
+        self.compiled_loss = self._trainer.loss
+
+    def _require_compiled(self, what):
+        if self._trainer is None:
+            raise ValueError(f"You must call `compile()` before `{what}()`: the model "
+                             f"'{self.name}' has no loss or optimizer yet.")
+        return self._trainer
+
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
+            validation_batch_size=None, validation_freq=1, **kwargs):
+        """Trains the model for a fixed number of epochs.
+
+        Args:
+            x, y: input data and targets (numpy arrays, or lists/dicts of them).
+            batch_size: samples per gradient update (default 32).
+            epochs: number of epochs (default 1).
+            verbose: 0 silent, 1 progress bar, 2 one line per epoch ("auto" = 1).
+            callbacks: list of `keras.callbacks.Callback`.
+            validation_split: fraction of the data (taken from the end) for validation.
+            validation_data: `(x_val, y_val)` evaluated at the end of each epoch.
+            shuffle: shuffle the training data each epoch (default True).
+            class_weight, sample_weight: per-class or per-sample loss weights.
+            initial_epoch: epoch at which to start (to resume a run).
+
+        Returns:
+            A `History`; `history.history` maps each metric to its per-epoch values.
+        """
+        trainer = self._require_compiled("fit")
+        if kwargs:
+            raise TypeError(f"fit(): unexpected keyword argument(s) {sorted(kwargs)}.")
+        if steps_per_epoch is not None or validation_steps is not None:
+            raise NotImplementedError("steps_per_epoch/validation_steps with arrays are not "
+                                      "supported yet.")
+        verbose = _verbose(verbose, 1)
+        if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 0:
+            raise ValueError(f"fit(): `epochs` must be a non-negative int; received {epochs!r}.")
+        history = trainer.fit(x, y, batch_size, epochs, verbose, callbacks, validation_split,
+                              validation_data, shuffle, class_weight, sample_weight,
+                              initial_epoch, validation_batch_size, validation_freq)
+        self.history = history
+        return history
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 steps=None, callbacks=None, return_dict=False, **kwargs):
+        """Returns the loss (and metrics) on the given data.
+
+        Returns a float when the model has no metrics, else `[loss, *metrics]`
+        (a dict with `return_dict=True`).
+        """
+        trainer = self._require_compiled("evaluate")
+        if kwargs:
+            raise TypeError(f"evaluate(): unexpected keyword argument(s) {sorted(kwargs)}.")
+        return trainer.evaluate(x, y, batch_size, _verbose(verbose, 1), sample_weight,
+                                callbacks, return_dict)
+
+    def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None, **kwargs):
+        """Returns the model's outputs for `x` as numpy arrays (batches of 32 by default)."""
+        from gazelle.training import trainer as trainer_mod
+        if kwargs:
+            raise TypeError(f"predict(): unexpected keyword argument(s) {sorted(kwargs)}.")
+        if self._trainer is not None:
+            return self._trainer.predict(x, batch_size, verbose, callbacks)
+        return trainer_mod.Trainer.predict(_Bare(self), x, batch_size, verbose, callbacks)
+
+    def predict_on_batch(self, x):
+        """Returns predictions for one batch (no batching)."""
+        import numpy as np
+        return np.asarray(self(x, training=False))
+
+    @property
+    def metrics_names(self):
+        if self._trainer is None:
+            return []
+        return self._trainer.metrics_names
+
+    @property
+    def metrics(self):
+        if self._trainer is None or self._trainer.metrics is None:
+            return []
+        return list(self._trainer.metrics)
+
+    # -- inspection -------------------------------------------------------------------
+    @property
+    def layers(self):
+        return [layer for layer in self._layers]
+
+    def get_layer(self, name=None, index=None):
+        """Returns a layer by `name` or by `index`."""
+        if index is not None:
+            layers = self.layers
+            if not -len(layers) <= index < len(layers):
+                raise ValueError(f"Was asked to retrieve layer at index {index} but model only "
+                                 f"has {len(layers)} layers.")
+            return layers[index]
+        if name is not None:
+            for layer in self.layers:
+                if layer.name == name:
+                    return layer
+            raise ValueError(f"No such layer: {name}. Existing layers are: "
+                             f"{[layer.name for layer in self.layers]}.")
+        raise ValueError("Provide either a layer name or a layer index.")
+
+    def summary(self, line_length=None, positions=None, print_fn=None, **kwargs):
+        """Prints a table of the layers, their output shapes and parameter counts."""
+        from gazelle.utils.summary import print_summary
+        if not self.built:
+            raise ValueError(
+                "This model has not yet been built. Build the model first by calling `build()` "
+                "or by calling the model on a batch of data.")
+        print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn)
+
+    def build(self, input_shape=None):
+        """Builds every sublayer for inputs of `input_shape` (batch dimension included)."""
+        if input_shape is None:
+            raise ValueError(f"Model '{self.name}'.build() needs an `input_shape`.")
+        self.built = True
+        # Tracing `call` once (no computation) builds each sublayer from its real input.
+        self.compute_output_shape(tuple(input_shape))
+
+
+class _Bare:
+    """Just enough of a Trainer for predict() on an uncompiled model."""
+
+    def __init__(self, model):
+        self.model = model
+
+
+def _verbose(verbose, auto):
+    if verbose == "auto":
+        return auto
+    if verbose not in (0, 1, 2):
+        raise ValueError(f"`verbose` must be 0, 1, 2 or 'auto'; received {verbose!r}.")
+    return int(verbose)
+

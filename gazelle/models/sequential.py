@@ -1,0 +1,138 @@
+"""Sequential: a plain stack of layers. [L3]"""
+from gazelle.core import symbolic
+from gazelle.layers.core import InputLayer
+from gazelle.layers.layer import Layer
+from gazelle.models.model import Model
+
+
+class Sequential(Model):
+    """A linear stack of layers, each with one input and one output.
+
+    Args:
+        layers: optional list of layers (or a `keras.Input(...)` first) to add.
+        name: model name (default `"sequential"`, `"sequential_1"`, ...).
+
+    The model is built as soon as the input shape is known: from `input_shape=` on the
+    first layer, from a leading `Input`, or at the first call on data.
+
+    ```python
+    model = keras.models.Sequential([
+        keras.layers.Flatten(input_shape=[28, 28]),
+        keras.layers.Dense(300, activation="relu"),
+        keras.layers.Dense(10, activation="softmax")])
+    ```
+    """
+
+    def __init__(self, layers=None, name=None, trainable=True, **kwargs):
+        super().__init__(name=name, trainable=trainable, **kwargs)
+        self._stack = []
+        self._input_layer = None
+        for layer in layers or []:
+            self.add(layer)
+
+    @property
+    def layers(self):
+        """The model's layers, without the InputLayer (as tf.keras lists them)."""
+        return list(self._stack)
+
+    def add(self, layer):
+        """Adds a layer on top of the stack (or a `keras.Input` as the model's input)."""
+        if symbolic.is_symbolic(layer) and isinstance(getattr(layer.node, "layer", None),
+                                                      InputLayer):
+            layer = layer.node.layer
+        if not isinstance(layer, Layer):
+            raise TypeError(
+                "The added layer must be an instance of class Layer. "
+                f"Received: layer={layer!r} of type {type(layer).__name__}.")
+        if isinstance(layer, InputLayer):
+            if self._stack or self._input_layer is not None:
+                raise ValueError(
+                    f"Sequential model '{self.name}': an InputLayer can only be the first "
+                    "layer.")
+            self._input_layer = layer
+            self.build(layer._batch_input_shape)
+            return
+        if any(layer is other for other in self._stack):
+            raise ValueError(f"Layer '{layer.name}' is already in Sequential model '{self.name}'.")
+        names = {other.name for other in self._stack}
+        if layer.name in names:
+            raise ValueError(
+                f"All layers added to a Sequential model should have unique names. Name "
+                f"'{layer.name}' is already the name of a layer in this model.")
+        self._stack.append(layer)
+        if self.built:
+            self._build_layer(layer, self._stack[-2].output_shape if len(self._stack) > 1
+                              else self._batch_input)
+        elif len(self._stack) == 1 and layer._batch_input_shape is not None:
+            self.build(layer._batch_input_shape)
+
+    def pop(self):
+        """Removes the last layer and returns it."""
+        if not self._stack:
+            raise TypeError("There are no layers in the model.")
+        layer = self._stack.pop()
+        if not self._stack and self._input_layer is None:
+            self.built = False
+        return layer
+
+    def build(self, input_shape=None):
+        """Builds every layer for inputs of `input_shape` (batch dimension included)."""
+        if input_shape is None:
+            if self._input_layer is not None:
+                input_shape = self._input_layer._batch_input_shape
+            elif self._stack and self._stack[0]._batch_input_shape is not None:
+                input_shape = self._stack[0]._batch_input_shape
+            else:
+                raise ValueError(
+                    f"Sequential model '{self.name}' cannot be built: pass `input_shape` to "
+                    "build(), start with keras.Input(shape=...), or give the first layer "
+                    "`input_shape=`.")
+        input_shape = tuple(input_shape)
+        self._batch_input = input_shape
+        if self._input_layer is None:
+            self._input_layer = InputLayer(
+                batch_shape=input_shape,
+                name=f"{self._stack[0].name}_input" if self._stack else None)
+        shape = input_shape
+        for layer in self._stack:
+            shape = self._build_layer(layer, shape)
+        self._build_shapes = [input_shape]
+        self.built = True
+
+    def _build_layer(self, layer, shape):
+        layer._maybe_build([tuple(shape)])
+        out = layer.compute_output_shape(tuple(shape))
+        layer._output_shape = out
+        return out
+
+    def call(self, inputs, training=None):
+        x = inputs
+        for layer in self._stack:
+            x = layer(x, training=training)
+        return x
+
+    def _maybe_build(self, input_shapes):
+        if not self.built:
+            shape = tuple(input_shapes[0])
+            self.build((None,) + shape[1:])
+
+    def compute_output_shape(self, input_shape):
+        shape = tuple(input_shape)
+        for layer in self._stack:
+            shape = layer.compute_output_shape(shape)
+        return shape
+
+    @property
+    def output_shape(self):
+        if not self._stack:
+            return self._batch_input
+        return self._stack[-1].output_shape
+
+    def get_config(self):
+        from gazelle.saving.serialization import serialize_keras_object
+        layers = []
+        if self._input_layer is not None:
+            layers.append(serialize_keras_object(self._input_layer))
+        layers.extend(serialize_keras_object(layer) for layer in self._stack)
+        return {"name": self.name, "trainable": self.trainable, "dtype": self.dtype,
+                "layers": layers}

@@ -1,0 +1,1 @@
+"""The compiled training engine: state, pure steps, the Python loop. [L4]"""

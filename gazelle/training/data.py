@@ -1,0 +1,127 @@
+"""Input data for fit/evaluate/predict: standardize, validate, split, weight. [L4]
+
+Host-side numpy only: every check here runs before anything is compiled, so bad input
+gets a clear ValueError/TypeError instead of an XLA trace.
+"""
+import numpy as np
+
+import jax
+
+
+def _to_numpy(a, what):
+    if a is None:
+        return None
+    if hasattr(a, "to_numpy") and not isinstance(a, np.ndarray):   # pandas
+        a = a.to_numpy()
+    if isinstance(a, dict):
+        return {k: _to_numpy(v, f"{what}[{k!r}]") for k, v in a.items()}
+    if isinstance(a, (list, tuple)) and a and all(
+            isinstance(e, (np.ndarray, jax.Array)) or hasattr(e, "to_numpy") for e in a):
+        return tuple(_to_numpy(e, f"{what}[{i}]") for i, e in enumerate(a))
+    if isinstance(a, jax.Array):
+        return a
+    try:
+        arr = np.asarray(a)
+    except Exception as e:  # ragged lists and the like
+        raise TypeError(f"`{what}` could not be converted to an array: {e}") from None
+    if arr.dtype == object:
+        raise TypeError(
+            f"`{what}` must be a numeric array (or a list/dict of arrays); received an array "
+            f"of Python objects with shape {arr.shape}.")
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"`{what}` must hold numbers; received dtype {arr.dtype}.")
+    if arr.dtype == np.float64:
+        arr = arr.astype(np.float32)
+    elif arr.dtype == np.int64:
+        arr = arr.astype(np.int32)
+    return arr
+
+
+def _leaves(tree):
+    return jax.tree_util.tree_leaves(tree)
+
+
+def num_samples(tree, what):
+    lengths = set()
+    for leaf in _leaves(tree):
+        if leaf.ndim == 0:
+            raise ValueError(f"`{what}` must have a batch dimension; received a scalar.")
+        lengths.add(int(leaf.shape[0]))
+    if len(lengths) > 1:
+        raise ValueError(f"All arrays in `{what}` must have the same length; received lengths "
+                         f"{sorted(lengths)}.")
+    return lengths.pop() if lengths else 0
+
+
+def standardize(x, y=None, sample_weight=None, *, what="fit", need_y=True):
+    """Returns `((x, y, sample_weight), n)` as numpy pytrees, after the basic checks."""
+    if x is None:
+        raise ValueError(f"`{what}()` needs input data `x`; received None.")
+    x = _to_numpy(x, "x")
+    y = _to_numpy(y, "y")
+    sample_weight = _to_numpy(sample_weight, "sample_weight")
+    n = num_samples(x, "x")
+    if n == 0:
+        raise ValueError(f"`{what}()` received empty input: x has 0 samples.")
+    if need_y and y is None:
+        raise ValueError(f"`{what}()` needs targets `y` to compute the loss; received y=None.")
+    if y is not None:
+        ny = num_samples(y, "y")
+        if ny != n:
+            raise ValueError(
+                f"Data cardinality is ambiguous: x has {n} samples but y has {ny} samples. "
+                "Make sure all arrays contain the same number of samples.")
+    if sample_weight is not None:
+        sample_weight = np.asarray(sample_weight, np.float32)
+        if sample_weight.shape[:1] != (n,):
+            raise ValueError(f"`sample_weight` must have shape ({n},); received "
+                             f"{sample_weight.shape}.")
+    for name, tree in (("x", x), ("y", y)):
+        for leaf in _leaves(tree):
+            if isinstance(leaf, np.ndarray) and leaf.dtype.kind == "f" and \
+                    not np.isfinite(leaf).all():
+                bad = int(np.size(leaf) - np.isfinite(leaf).sum())
+                raise ValueError(
+                    f"`{name}` contains {bad} NaN or infinite value(s). Remove or impute them "
+                    "before training (e.g. np.nan_to_num or sklearn's SimpleImputer).")
+    return (x, y, sample_weight), n
+
+
+def split_validation(data, n, validation_split):
+    """Keras's rule: the last `validation_split` fraction (not shuffled) is validation."""
+    if not 0.0 <= validation_split < 1.0:
+        raise ValueError(f"`validation_split` must be in [0, 1); received {validation_split}.")
+    split_at = int(n * (1.0 - validation_split))
+    if split_at == 0 or split_at == n:
+        raise ValueError(
+            f"validation_split={validation_split} leaves no samples for training or for "
+            f"validation with {n} samples.")
+    train = jax.tree_util.tree_map(lambda a: a[:split_at], data)
+    val = jax.tree_util.tree_map(lambda a: a[split_at:], data)
+    return train, split_at, val, n - split_at
+
+
+def unpack_validation_data(validation_data):
+    if isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3):
+        vx, vy = validation_data[0], validation_data[1]
+        vsw = validation_data[2] if len(validation_data) == 3 else None
+        return vx, vy, vsw
+    raise ValueError(
+        "`validation_data` must be a tuple (x_val, y_val) or (x_val, y_val, sample_weight); "
+        f"received {type(validation_data).__name__}.")
+
+
+def class_weight_to_sample_weight(y, class_weight, sample_weight):
+    if not class_weight:
+        return sample_weight
+    if not isinstance(class_weight, dict):
+        raise TypeError(f"`class_weight` must be a dict {{class: weight}}; received "
+                        f"{type(class_weight).__name__}.")
+    if not isinstance(y, np.ndarray):
+        raise ValueError("`class_weight` is only supported for a single array of targets.")
+    labels = y.reshape(len(y), -1)
+    labels = labels.argmax(axis=1) if labels.shape[1] > 1 else labels[:, 0].astype(np.int64)
+    weights = np.ones(len(y), np.float32)
+    for cls, w in class_weight.items():
+        weights[labels == int(cls)] = float(w)
+    return weights if sample_weight is None else weights * sample_weight

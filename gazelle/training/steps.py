@@ -1,0 +1,131 @@
+"""Pure train/test/predict steps and their jitted `lax.scan` chunks. [L4]
+
+Everything here runs under `jit`: it takes and returns a TrainState and knows nothing
+of callbacks, printing or time. A chunk runs K steps over batches gathered on device
+from index blocks; `masked` chunks skip the steps past `n_valid` with `lax.cond`, so
+one compiled program serves every chunk of an epoch, the last one included.
+"""
+import jax
+import jax.numpy as jnp
+
+from gazelle.training.state import TrainState
+
+
+def _take(data, idx):
+    return jax.tree_util.tree_map(lambda a: jnp.take(a, idx, axis=0), data)
+
+
+class Steps:
+    """Builds and caches the compiled chunk functions for one compiled model."""
+
+    def __init__(self, model, loss, metrics, optimizer, layout):
+        self.model = model
+        self.loss = loss              # (y_true, y_pred, sample_weight) -> scalar
+        self.metrics = metrics        # [loss_tracker, *compiled metrics]
+        self.optimizer = optimizer
+        self.layout = layout
+        self._cache = {}
+        self.traces = 0               # how many chunk programs were traced (tests read it)
+
+    # -- single steps --------------------------------------------------------------
+    def _forward(self, trainable, non_trainable, x, training):
+        y_pred, non_trainable, losses = self.model.stateless_call(
+            trainable, non_trainable, x, training=training, return_losses=True)
+        return y_pred, non_trainable, losses
+
+    def _update_metrics(self, metric_values, loss, y, y_pred, sw, batch_size):
+        tracker, *rest = self.metrics
+        new = [tracker.stateless_update_state(metric_values[0], loss, sample_weight=batch_size)]
+        for m, values in zip(rest, metric_values[1:]):
+            new.append(m.stateless_update_state(values, y, y_pred, sample_weight=sw))
+        return new
+
+    def train_step(self, state, batch):
+        x, y, sw = batch
+
+        def loss_fn(trainable):
+            y_pred, non_trainable, losses = self._forward(trainable, state.non_trainable, x, True)
+            loss = self.loss(y, y_pred, sw)
+            if losses:
+                loss = loss + sum(losses)
+            return loss, (y_pred, non_trainable)
+
+        (loss, (y_pred, non_trainable)), grads = jax.value_and_grad(
+            loss_fn, has_aux=True)(state.trainable)
+        trainable, opt_values = self.optimizer.stateless_apply(
+            state.optimizer, grads, state.trainable)
+        trainable = [v if c is None else c(v) for v, c in zip(
+            trainable, [getattr(w, "constraint", None) for w in self.layout.trainable])]
+        batch_size = jax.tree_util.tree_leaves(x)[0].shape[0]
+        metric_values = self._update_metrics(state.metrics, loss, y, y_pred, sw, batch_size)
+        return TrainState(trainable, non_trainable, opt_values, metric_values)
+
+    def test_step(self, state, batch):
+        x, y, sw = batch
+        y_pred, _, losses = self._forward(state.trainable, state.non_trainable, x, False)
+        loss = self.loss(y, y_pred, sw)
+        if losses:
+            loss = loss + sum(losses)
+        batch_size = jax.tree_util.tree_leaves(x)[0].shape[0]
+        return state._replace(metrics=self._update_metrics(
+            state.metrics, loss, y, y_pred, sw, batch_size))
+
+    def predict_step(self, state, x):
+        y_pred, _, _ = self._forward(state.trainable, state.non_trainable, x, False)
+        return y_pred
+
+    def results(self, metric_values):
+        out = {}
+        for m, values in zip(self.metrics, metric_values):
+            r = m.stateless_result(values)
+            if isinstance(r, dict):
+                out.update(r)
+            else:
+                out[m.name] = r
+        return out
+
+    # -- chunks --------------------------------------------------------------------
+    def chunk(self, kind, steps, batch_size, masked):
+        """The jitted function running `steps` steps of `kind` ('train'/'test'/'predict')."""
+        key = (kind, steps, batch_size, masked)
+        fn = self._cache.get(key)
+        if fn is None:
+            fn = self._build_chunk(kind, steps, batch_size, masked)
+            self._cache[key] = fn
+        return fn
+
+    def _build_chunk(self, kind, steps, batch_size, masked):
+        step = {"train": self.train_step, "test": self.test_step}.get(kind)
+
+        def block_indices(order, start):
+            idx = jax.lax.dynamic_slice_in_dim(order, start, steps * batch_size)
+            return idx.reshape(steps, batch_size)
+
+        if kind == "predict":
+            def run(state, x, order, start):
+                self.traces += 1
+
+                def body(carry, i):
+                    return carry, self.predict_step(state, _take(x, i))
+                _, ys = jax.lax.scan(body, None, block_indices(order, start))
+                return ys
+            return jax.jit(run)
+
+        def run(state, data, order, start, n_valid):
+            self.traces += 1
+
+            def body(state, inputs):
+                k, i = inputs
+                batch = _take(data, i)
+                if not masked:
+                    return step(state, batch), None
+                return jax.lax.cond(k < n_valid, step, lambda s, b: s, state, batch), None
+
+            ks = jnp.arange(steps)
+            state, _ = jax.lax.scan(body, state, (ks, block_indices(order, start)))
+            return state, self.results(state.metrics)
+
+        return jax.jit(run, donate_argnums=(0,) if kind == "train" else ())
+
+    def reset_metrics(self):
+        return [m.stateless_reset_state() for m in self.metrics]

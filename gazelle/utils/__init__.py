@@ -1,0 +1,28 @@
+"""Utilities: seeds, label encoding, progress bar, file download. [leaf]
+
+Names load on first use so `import gazelle` stays light.
+"""
+import importlib
+
+_NAMES = {
+    "set_random_seed": "gazelle.random",
+    "to_categorical": "gazelle.utils.numerical",
+    "normalize": "gazelle.utils.numerical",
+    "get_file": "gazelle.utils.file_utils",
+    "Progbar": "gazelle.utils.progbar",
+    "print_summary": "gazelle.utils.summary",
+}
+
+__all__ = sorted(_NAMES)
+
+
+def __getattr__(name):
+    if name in _NAMES:
+        value = getattr(importlib.import_module(_NAMES[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'gazelle.utils' has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__

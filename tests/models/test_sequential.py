@@ -1,0 +1,100 @@
+"""Sequential: the two construction styles of the tutorial, building, pop, errors."""
+import numpy as np
+import pytest
+
+import gazelle as keras
+
+
+def tutorial_layers():
+    return [keras.layers.Flatten(input_shape=[28, 28]),
+            keras.layers.Dense(300, activation="relu"),
+            keras.layers.Dense(100, activation="relu"),
+            keras.layers.Dense(10, activation="softmax")]
+
+
+def test_add_and_list_give_the_same_model():
+    a = keras.models.Sequential()
+    for layer in tutorial_layers():
+        a.add(layer)
+    b = keras.models.Sequential(tutorial_layers())
+    assert a.built and b.built
+    assert [type(l).__name__ for l in a.layers] == [type(l).__name__ for l in b.layers]
+    assert a.count_params() == b.count_params() == 266610
+    assert [l.output_shape for l in b.layers] == [(None, 784), (None, 300), (None, 100),
+                                                 (None, 10)]
+
+
+def test_names_follow_keras_counters():
+    model = keras.models.Sequential(tutorial_layers())
+    assert model.name == "sequential"
+    assert [l.name for l in model.layers] == ["flatten", "dense", "dense_1", "dense_2"]
+    assert keras.models.Sequential().name == "sequential_1"
+
+
+def test_input_first_builds_the_model():
+    model = keras.models.Sequential([keras.Input(shape=(8,)), keras.layers.Dense(2)])
+    assert model.built and len(model.layers) == 1
+    assert model.layers[0].output_shape == (None, 2)
+
+
+def test_lazy_build_on_first_call_and_predict():
+    model = keras.models.Sequential([keras.layers.Dense(4), keras.layers.Dense(1)])
+    assert not model.built
+    out = model(np.ones((3, 5), "float32"))
+    assert out.shape == (3, 1) and model.built
+    assert model.predict(np.ones((70, 5), "float32")).shape == (70, 1)
+
+
+def test_build_with_input_shape():
+    model = keras.models.Sequential([keras.layers.Dense(4)])
+    model.build((None, 6))
+    assert model.count_params() == 28
+
+
+def test_call_matches_keras_sequential():
+    import keras as k3
+    x = np.random.default_rng(0).standard_normal((5, 28, 28)).astype("float32")
+    ours = keras.models.Sequential(tutorial_layers())
+    theirs = k3.models.Sequential([k3.Input((28, 28)), k3.layers.Flatten(),
+                                   k3.layers.Dense(300, activation="relu"),
+                                   k3.layers.Dense(100, activation="relu"),
+                                   k3.layers.Dense(10, activation="softmax")])
+    theirs.set_weights(ours.get_weights())
+    np.testing.assert_allclose(ours.predict(x), theirs.predict(x, verbose=0), rtol=1e-5,
+                               atol=1e-6)
+
+
+def test_pop_removes_last_layer():
+    model = keras.models.Sequential(tutorial_layers())
+    last = model.pop()
+    assert last.name == "dense_2" and len(model.layers) == 3
+
+
+def test_add_rejects_non_layers():
+    with pytest.raises(TypeError, match="instance of class Layer"):
+        keras.models.Sequential([np.zeros(3)])
+
+
+def test_get_layer_by_name_and_index():
+    model = keras.models.Sequential(tutorial_layers())
+    assert model.get_layer("dense_1") is model.layers[2]
+    assert model.get_layer(index=-1) is model.layers[-1]
+    with pytest.raises(ValueError, match="No such layer"):
+        model.get_layer("nope")
+
+
+def test_subclassed_model_tracks_sublayers():
+    class Wide(keras.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.hidden = keras.layers.Dense(30, activation="relu")
+            self.out = keras.layers.Dense(1)
+
+        def call(self, inputs):
+            return self.out(self.hidden(inputs))
+
+    model = Wide()
+    model.build((None, 8))
+    assert model.count_params() == 8 * 30 + 30 + 31
+    assert [w.path for w in model.weights] == ["dense/kernel", "dense/bias",
+                                               "dense_1/kernel", "dense_1/bias"]
