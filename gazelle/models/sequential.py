@@ -105,6 +105,18 @@ class Sequential(Model):
         layer._output_shape = out
         return out
 
+    def _check_input(self, inputs):
+        expected = self._input_layer._batch_input_shape if self._input_layer else None
+        shape = tuple(getattr(inputs, "shape", ()))
+        if expected is None or not shape:
+            return
+        if len(shape) != len(expected) or any(
+                e is not None and e != d for e, d in zip(expected[1:], shape[1:])):
+            first = self._stack[0].name if self._stack else self._input_layer.name
+            raise ValueError(
+                f"Input 0 of layer '{first}' is incompatible with model '{self.name}': "
+                f"expected shape={expected}, found shape={shape}.")
+
     def call(self, inputs, training=None):
         x = inputs
         for layer in self._stack:

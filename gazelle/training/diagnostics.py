@@ -80,7 +80,7 @@ def check_input_scale(x, optimizer_name=None):
                 f"{optimizer_name or 'SGD'} can diverge (loss explodes, accuracy stays near "
                 "chance). Scale them first: x / 255.0 for pixels, or standardize features "
                 "(x - mean) / std, e.g. with sklearn's StandardScaler.",
-                DoctorWarning, stacklevel=4)
+                DoctorWarning, stacklevel=5)   # points at the user's fit() call
             return True
     return False
 

@@ -98,3 +98,44 @@ def test_subclassed_model_tracks_sublayers():
     assert model.count_params() == 8 * 30 + 30 + 31
     assert [w.path for w in model.weights] == ["dense/kernel", "dense/bias",
                                                "dense_1/kernel", "dense_1/bias"]
+
+
+def test_declared_input_shape_is_checked_with_layer_name():
+    model = keras.models.Sequential(tutorial_layers())
+    with pytest.raises(ValueError, match=r"flatten.*expected shape=\(None, 28, 28\), "
+                                         r"found shape=\(2, 784\)"):
+        model(np.zeros((2, 784), "float32"))
+
+
+EXPECTED_SUMMARY = """\
+Model: "sequential"
+_________________________________________________________________
+Layer (type)                 Output Shape              Param #
+=================================================================
+flatten (Flatten)            (None, 784)               0
+_________________________________________________________________
+dense (Dense)                (None, 300)               235500
+_________________________________________________________________
+dense_1 (Dense)              (None, 100)               30100
+_________________________________________________________________
+dense_2 (Dense)              (None, 10)                1010
+=================================================================
+Total params: 266,610
+Trainable params: 266,610
+Non-trainable params: 0
+_________________________________________________________________"""
+
+
+def test_summary_prints_the_tutorial_table_exactly():
+    model = keras.models.Sequential(tutorial_layers())
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert [line.rstrip() for line in lines] == EXPECTED_SUMMARY.splitlines()
+    assert all(len(line) == 65 for line in lines[1:] if line.startswith(("_", "=")))
+    assert len(lines[3]) == 65     # rows are padded to the last column end
+
+
+def test_summary_before_build_is_a_clear_error():
+    model = keras.models.Sequential([keras.layers.Dense(2)])
+    with pytest.raises(ValueError, match="not yet been built"):
+        model.summary()

@@ -301,3 +301,15 @@ def test_sample_weight_and_class_weight_change_training():
         results.append(model.fit(x, y, epochs=1, verbose=0, shuffle=False,
                                  **kwargs).history["loss"][0])
     assert len(set(results)) == 3
+
+
+def test_live_terminal_display_runs_about_twenty_chunks_per_epoch(monkeypatch):
+    from gazelle.training import trainer as trainer_mod
+    monkeypatch.setattr(trainer_mod, "_live_display", lambda verbose: verbose == 1)
+    x, y = blobs(32 * 50 + 5)
+    model = tutorial_model()
+    model.fit(x, y, epochs=1, verbose=0)
+    assert {k[1] for k in model._trainer.steps._cache if k[0] == "train"} == {50, 1}
+    model.fit(x, y, epochs=1, verbose=1)
+    keys = {k for k in model._trainer.steps._cache if k[0] == "train"}
+    assert ("train", 3, 32, True) in keys       # ceil(50 / 20) = 3 steps, masked tail chunk

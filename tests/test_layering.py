@@ -1,0 +1,55 @@
+"""The tier table of docs/ARCHITECTURE.md, checked on the imports of every module."""
+import ast
+import pathlib
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1] / "gazelle"
+
+# package prefix -> imports it must never make (module prefixes).
+FORBIDDEN = {
+    "gazelle.core": ["gazelle.layers", "gazelle.models", "gazelle.training", "gazelle.callbacks",
+                     "gazelle.losses", "gazelle.metrics", "gazelle.optimizers"],
+    "gazelle.activations": ["gazelle.layers", "gazelle.models", "gazelle.training"],
+    "gazelle.initializers": ["gazelle.layers", "gazelle.models", "gazelle.training"],
+    "gazelle.losses": ["gazelle.layers", "gazelle.models", "gazelle.training"],
+    "gazelle.metrics": ["gazelle.layers", "gazelle.models", "gazelle.training"],
+    "gazelle.optimizers": ["gazelle.layers", "gazelle.models", "gazelle.training",
+                           "gazelle.saving"],
+    "gazelle.layers": ["gazelle.models", "gazelle.training", "gazelle.callbacks"],
+    "gazelle.training": ["gazelle.models", "gazelle.layers"],
+    "gazelle.callbacks": ["jax", "gazelle.models", "gazelle.layers", "gazelle.training"],
+    "gazelle.utils.progbar": ["jax"],
+    "gazelle.utils.summary": ["jax"],
+    "gazelle.utils.io": ["jax"],
+    "gazelle.utils.numerical": ["jax"],
+    "gazelle.datasets": ["jax"],
+}
+
+
+def modules():
+    for path in sorted(ROOT.rglob("*.py")):
+        rel = path.relative_to(ROOT.parent).with_suffix("")
+        name = ".".join(rel.parts).removesuffix(".__init__")
+        yield name, path
+
+
+def imports_of(path):
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.module
+            yield from (f"{node.module}.{a.name}" for a in node.names)
+
+
+@pytest.mark.parametrize("name, path", list(modules()), ids=lambda v: str(v))
+def test_module_respects_the_tier_table(name, path):
+    rules = [bad for prefix, bad in FORBIDDEN.items()
+             if name == prefix or name.startswith(prefix + ".")]
+    found = set(imports_of(path))
+    for bad_list in rules:
+        for bad in bad_list:
+            hits = sorted(i for i in found if i == bad or i.startswith(bad + "."))
+            assert not hits, f"{name} imports {hits}, which its tier may not import"
