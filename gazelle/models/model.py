@@ -23,12 +23,22 @@ class Model(Layer):
     ```
     """
 
+    def __new__(cls, *args, **kwargs):
+        # keras.Model(inputs=..., outputs=...) builds a Functional model.
+        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+            from gazelle.models.functional import Functional
+            return object.__new__(Functional)
+        return object.__new__(cls)
+
     def __init__(self, *args, **kwargs):
         if args or "inputs" in kwargs or "outputs" in kwargs:
-            raise NotImplementedError(
-                "Model(inputs=..., outputs=...) (the Functional API) is not available yet; "
-                "use Sequential or subclass Model.")
+            raise TypeError(
+                f"{type(self).__name__}: a subclassed Model takes no inputs/outputs; build "
+                "Functional models with keras.Model(inputs=..., outputs=...).")
         super().__init__(**kwargs)
+        self._init_model_state()
+
+    def _init_model_state(self):
         self._trainer = None
         self.stop_training = False
         self.history = None
@@ -52,15 +62,13 @@ class Model(Layer):
         unknown = set(kwargs) - {"sample_weight_mode", "target_tensors", "distribute"}
         if unknown:
             raise TypeError(f"compile(): unexpected keyword argument(s) {sorted(unknown)}.")
-        if loss_weights is not None or weighted_metrics:
-            raise NotImplementedError("loss_weights/weighted_metrics need multi-output "
-                                      "support, which is not available yet.")
-        self._trainer = Trainer(self, optimizer, loss, metrics,
+        if weighted_metrics:
+            raise NotImplementedError("compile(weighted_metrics=...) is not supported yet.")
+        self._trainer = Trainer(self, optimizer, loss, metrics, loss_weights=loss_weights,
                                 steps_per_execution=steps_per_execution,
                                 run_eagerly=run_eagerly)
         self.optimizer = self._trainer.optimizer
         self.loss = loss
-        self.compiled_loss = self._trainer.loss
 
     def _require_compiled(self, what):
         if self._trainer is None:
@@ -179,7 +187,11 @@ class Model(Layer):
             raise ValueError(f"Model '{self.name}'.build() needs an `input_shape`.")
         self.built = True
         # Tracing `call` once (no computation) builds each sublayer from its real input.
-        self.compute_output_shape(tuple(input_shape))
+        multi = isinstance(input_shape, list) or (
+            isinstance(input_shape, tuple) and input_shape and
+            all(isinstance(d, (tuple, list)) for d in input_shape))
+        self.compute_output_shape([tuple(s) for s in input_shape] if multi
+                                  else tuple(input_shape))
 
 
 class _Bare:

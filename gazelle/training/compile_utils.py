@@ -1,4 +1,15 @@
-"""compile() arguments -> loss, metric and optimizer objects; log names. [L4]"""
+"""compile() arguments -> loss, metric and optimizer objects; log names. [L4]
+
+Outputs are handled as a flat list (one entry for a single-output model). Losses,
+loss weights and metrics may be given once for all outputs, as a list in output order,
+or as a dict keyed by output name, as in Keras. Log names follow tf.keras 2: `loss`,
+then `<output>_loss` per output, then metrics (`<output>_<metric>` when there are
+several outputs).
+"""
+from typing import NamedTuple
+
+import jax.numpy as jnp
+
 from gazelle import losses as losses_mod
 from gazelle import metrics as metrics_mod
 from gazelle import optimizers as optimizers_mod
@@ -16,16 +27,60 @@ def loss_name(loss):
 
 
 def get_loss(loss):
-    """Turns compile()'s `loss` into a callable `(y_true, y_pred, sample_weight) -> scalar`."""
-    if loss is None:
-        raise ValueError(
-            "compile() needs a loss to train the model, e.g. "
-            "loss='sparse_categorical_crossentropy'.")
+    """One loss identifier -> a callable `(y_true, y_pred, sample_weight) -> scalar`."""
     obj = losses_mod.get(loss)
     if isinstance(obj, losses_mod.Loss):
         return obj
     name = loss if isinstance(loss, str) else getattr(obj, "__name__", "loss")
     return losses_mod.LossFunctionWrapper(obj, name=name)
+
+
+def per_output(spec, output_names, what, default=None):
+    """Spreads a compile() argument over the outputs: one value, a list, or a dict."""
+    n = len(output_names)
+    if isinstance(spec, dict):
+        unknown = set(spec) - set(output_names)
+        if unknown:
+            raise ValueError(f"compile(): `{what}` has keys {sorted(unknown)} that are not "
+                             f"output names; the outputs are {output_names}.")
+        return [spec.get(name, default) for name in output_names]
+    if isinstance(spec, (list, tuple)) and what != "metrics":
+        if len(spec) != n:
+            raise ValueError(f"compile(): `{what}` has {len(spec)} entries but the model has "
+                             f"{n} output(s) {output_names}.")
+        return list(spec)
+    return [spec] * n
+
+
+class CompiledLoss:
+    """The total loss of a (possibly multi-output) model, and each output's share."""
+
+    def __init__(self, loss, loss_weights, output_names):
+        if loss is None:
+            raise ValueError(
+                "compile() needs a loss to train the model, e.g. "
+                "loss='sparse_categorical_crossentropy'.")
+        self.output_names = list(output_names)
+        self.specs = per_output(loss, self.output_names, "loss")
+        if all(s is None for s in self.specs):
+            raise ValueError("compile(): every output has loss None; nothing to train.")
+        self.fns = [None if s is None else get_loss(s) for s in self.specs]
+        weights = per_output(loss_weights, self.output_names, "loss_weights", default=1.0)
+        self.weights = [1.0 if w is None else float(w) for w in weights]
+
+    def __call__(self, ys, preds, sample_weight):
+        parts = []
+        for fn, w, y, p in zip(self.fns, self.weights, ys, preds):
+            parts.append(jnp.float32(0.0) if fn is None else fn(y, p, sample_weight))
+        total = sum(w * part for w, part in zip(self.weights, parts))
+        return total, parts
+
+
+class MetricSlot(NamedTuple):
+    """A metric and what feeds it: the total loss, one output's loss, or one output."""
+    metric: object
+    kind: str         # "loss" | "output_loss" | "output"
+    index: int
 
 
 def resolve_accuracy(name, loss, y_true_shape, y_pred_shape):
@@ -43,30 +98,56 @@ def resolve_accuracy(name, loss, y_true_shape, y_pred_shape):
     return metrics_mod.SparseCategoricalAccuracy(name=name)
 
 
-def get_metrics(metrics, loss, y_true_shape, y_pred_shape):
-    """compile()'s `metrics` list -> Metric objects named as the user spelled them."""
+def _make_metric(m, name, loss, y_true_shape, y_pred_shape, fresh):
+    if isinstance(m, str) and m in ("accuracy", "acc"):
+        return resolve_accuracy(name, loss, y_true_shape, y_pred_shape)
+    obj = metrics_mod.get(m)
+    if isinstance(obj, metrics_mod.Metric):
+        if fresh:                           # one object per output: state is per output
+            obj = type(obj).from_config({**obj.get_config(), "name": name})
+        return obj
+    return metrics_mod.MeanMetricWrapper(obj, name=name)
+
+
+def _metric_name(m):
+    if isinstance(m, str):
+        return m
+    if isinstance(m, metrics_mod.Metric):
+        return m.name
+    return getattr(m, "__name__", "metric")
+
+
+def build_slots(compiled_loss, metrics, y_true_shapes, y_pred_shapes):
+    """All metric slots in log order: loss, per-output losses, then metrics."""
+    names = compiled_loss.output_names
+    multi = len(names) > 1
+    slots = [MetricSlot(metrics_mod.Mean(name="loss"), "loss", -1)]
+    if multi:
+        slots += [MetricSlot(metrics_mod.Mean(name=f"{n}_loss"), "output_loss", i)
+                  for i, n in enumerate(names) if compiled_loss.fns[i] is not None]
     if metrics is None:
-        return []
-    if isinstance(metrics, dict):
-        raise NotImplementedError("Per-output metrics dicts need a multi-output model.")
-    if not isinstance(metrics, (list, tuple)):
-        metrics = [metrics]
-    out = []
-    for m in metrics:
-        if isinstance(m, str) and m in ("accuracy", "acc"):
-            out.append(resolve_accuracy(m, loss, y_true_shape, y_pred_shape))
-            continue
-        obj = metrics_mod.get(m)
-        if isinstance(obj, metrics_mod.Metric):
-            out.append(obj)
-        else:
-            name = m if isinstance(m, str) else getattr(obj, "__name__", "metric")
-            out.append(metrics_mod.MeanMetricWrapper(obj, name=name))
-    names = [m.name for m in out]
-    dupes = {n for n in names if names.count(n) > 1}
+        per = [[] for _ in names]
+    elif isinstance(metrics, dict):
+        per = per_output(metrics, names, "metrics", default=[])
+    elif multi and isinstance(metrics, (list, tuple)) and len(metrics) == len(names) and \
+            all(isinstance(m, (list, tuple)) or m is None for m in metrics):
+        per = list(metrics)
+    else:
+        per = [metrics] * len(names)
+    for i, ms in enumerate(per):
+        ms = [] if ms is None else ms
+        ms = ms if isinstance(ms, (list, tuple)) else [ms]
+        for m in ms:
+            name = _metric_name(m)
+            name = f"{names[i]}_{name}" if multi else name
+            slots.append(MetricSlot(_make_metric(
+                m, name, compiled_loss.specs[i], y_true_shapes[i], y_pred_shapes[i], multi),
+                "output", i))
+    seen = [s.metric.name for s in slots]
+    dupes = sorted({n for n in seen if seen.count(n) > 1})
     if dupes:
-        raise ValueError(f"compile(): metric names must be unique; repeated: {sorted(dupes)}.")
-    return out
+        raise ValueError(f"compile(): metric names must be unique; repeated: {dupes}.")
+    return slots
 
 
 def get_optimizer(optimizer):

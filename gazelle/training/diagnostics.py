@@ -21,18 +21,15 @@ class DoctorWarning(UserWarning):
     """A finding of gazelle's training doctor (filter with `warnings.filterwarnings`)."""
 
 
-def _single(tree):
-    leaves = jax.tree_util.tree_leaves(tree)
-    return leaves[0] if len(leaves) == 1 else None
+def check_labels(trainer, x, ys):
+    """Label/loss mismatches that a compiled gather would silently clamp, per output."""
+    for spec, y, shape in zip(trainer.loss.specs, ys, trainer.y_pred_shapes):
+        if spec is not None and isinstance(y, np.ndarray):
+            _check_output_labels(spec, y, shape)
 
 
-def check_labels(trainer, x, y):
-    """Label/loss mismatches that a compiled gather would silently clamp."""
-    y = _single(y)
-    if y is None or not isinstance(y, np.ndarray):
-        return
-    name = loss_name(trainer.loss_spec)
-    pred_shape = getattr(trainer, "y_pred_shape", None)
+def _check_output_labels(loss_spec, y, pred_shape):
+    name = loss_name(loss_spec)
     n_classes = pred_shape[-1] if pred_shape else None
     if name in _SPARSE:
         if y.ndim >= 2 and y.shape[-1] > 1 and y.shape[-1] == n_classes:

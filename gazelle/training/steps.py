@@ -18,10 +18,11 @@ def _take(data, idx):
 class Steps:
     """Builds and caches the compiled chunk functions for one compiled model."""
 
-    def __init__(self, model, loss, metrics, optimizer, layout):
+    def __init__(self, model, loss, slots, optimizer, layout):
         self.model = model
-        self.loss = loss              # (y_true, y_pred, sample_weight) -> scalar
-        self.metrics = metrics        # [loss_tracker, *compiled metrics]
+        self.loss = loss              # CompiledLoss: (ys, preds, sw) -> (total, per output)
+        self.slots = slots            # MetricSlots, in log order
+        self.metrics = [slot.metric for slot in slots]
         self.optimizer = optimizer
         self.layout = layout
         self._cache = {}
@@ -33,11 +34,25 @@ class Steps:
             trainable, non_trainable, x, training=training, return_losses=True)
         return y_pred, non_trainable, losses
 
-    def _update_metrics(self, metric_values, loss, y, y_pred, sw, batch_size):
-        tracker, *rest = self.metrics
-        new = [tracker.stateless_update_state(metric_values[0], loss, sample_weight=batch_size)]
-        for m, values in zip(rest, metric_values[1:]):
-            new.append(m.stateless_update_state(values, y, y_pred, sample_weight=sw))
+    def _loss(self, y, y_pred, sw, losses):
+        total, parts = self.loss(y, jax.tree_util.tree_leaves(y_pred), sw)
+        if losses:
+            total = total + sum(losses)
+        return total, parts
+
+    def _update_metrics(self, metric_values, loss, parts, y, y_pred, sw, batch_size):
+        preds = jax.tree_util.tree_leaves(y_pred)
+        new = []
+        for slot, values in zip(self.slots, metric_values):
+            if slot.kind == "loss":
+                values = slot.metric.stateless_update_state(values, loss, sample_weight=batch_size)
+            elif slot.kind == "output_loss":
+                values = slot.metric.stateless_update_state(
+                    values, parts[slot.index], sample_weight=batch_size)
+            else:
+                values = slot.metric.stateless_update_state(
+                    values, y[slot.index], preds[slot.index], sample_weight=sw)
+            new.append(values)
         return new
 
     def train_step(self, state, batch):
@@ -45,30 +60,27 @@ class Steps:
 
         def loss_fn(trainable):
             y_pred, non_trainable, losses = self._forward(trainable, state.non_trainable, x, True)
-            loss = self.loss(y, y_pred, sw)
-            if losses:
-                loss = loss + sum(losses)
-            return loss, (y_pred, non_trainable)
+            loss, parts = self._loss(y, y_pred, sw, losses)
+            return loss, (y_pred, non_trainable, parts)
 
-        (loss, (y_pred, non_trainable)), grads = jax.value_and_grad(
+        (loss, (y_pred, non_trainable, parts)), grads = jax.value_and_grad(
             loss_fn, has_aux=True)(state.trainable)
         trainable, opt_values = self.optimizer.stateless_apply(
             state.optimizer, grads, state.trainable)
         trainable = [v if c is None else c(v) for v, c in zip(
             trainable, [getattr(w, "constraint", None) for w in self.layout.trainable])]
         batch_size = jax.tree_util.tree_leaves(x)[0].shape[0]
-        metric_values = self._update_metrics(state.metrics, loss, y, y_pred, sw, batch_size)
+        metric_values = self._update_metrics(state.metrics, loss, parts, y, y_pred, sw,
+                                             batch_size)
         return TrainState(trainable, non_trainable, opt_values, metric_values)
 
     def test_step(self, state, batch):
         x, y, sw = batch
         y_pred, _, losses = self._forward(state.trainable, state.non_trainable, x, False)
-        loss = self.loss(y, y_pred, sw)
-        if losses:
-            loss = loss + sum(losses)
+        loss, parts = self._loss(y, y_pred, sw, losses)
         batch_size = jax.tree_util.tree_leaves(x)[0].shape[0]
         return state._replace(metrics=self._update_metrics(
-            state.metrics, loss, y, y_pred, sw, batch_size))
+            state.metrics, loss, parts, y, y_pred, sw, batch_size))
 
     def predict_step(self, state, x):
         y_pred, _, _ = self._forward(state.trainable, state.non_trainable, x, False)

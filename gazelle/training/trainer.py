@@ -42,12 +42,17 @@ def _pythonify(logs, names):
 class Trainer:
     """Everything compile() decided, plus the compiled steps once the model is built."""
 
-    def __init__(self, model, optimizer, loss, metrics, steps_per_execution="auto",
-                 run_eagerly=False):
+    def __init__(self, model, optimizer, loss, metrics, loss_weights=None,
+                 steps_per_execution="auto", run_eagerly=False):
         self.model = model
         self.optimizer = compile_utils.get_optimizer(optimizer)
+        if loss is None:
+            raise ValueError(
+                "compile() needs a loss to train the model, e.g. "
+                "loss='sparse_categorical_crossentropy'.")
+        _validate_identifiers(loss, metrics)
         self.loss_spec = loss
-        self.loss = compile_utils.get_loss(loss)
+        self.loss_weights = loss_weights
         self.metrics_spec = metrics
         if steps_per_execution != "auto" and (
                 not isinstance(steps_per_execution, int) or steps_per_execution < 1):
@@ -55,31 +60,56 @@ class Trainer:
                              f"int; received {steps_per_execution!r}.")
         self.steps_per_execution = steps_per_execution
         self.run_eagerly = run_eagerly
+        self.loss = None
         self.metrics = None
         self.steps = None
         self._trainable_ids = None
 
+    def output_names(self):
+        names = getattr(self.model, "output_names", None)
+        if names:
+            return list(names)
+        n = len(self.y_pred_shapes)
+        return ["output"] if n == 1 else [f"output_{i + 1}" for i in range(n)]
+
+    def targets(self, y):
+        """y as a list in output order (a dict is matched by output name)."""
+        names = self.output_names()
+        if isinstance(y, dict):
+            missing = [n for n in names if n not in y]
+            if missing:
+                raise ValueError(f"Targets `y` are missing outputs {missing}; the model's "
+                                 f"outputs are {names}.")
+            return [y[n] for n in names]
+        ys = list(y) if isinstance(y, (list, tuple)) else [y]
+        if len(ys) != len(names):
+            raise ValueError(f"The model has {len(names)} output(s) {names} but received "
+                             f"{len(ys)} target array(s).")
+        return ys
+
     # -- setup -------------------------------------------------------------------
     def _ensure_ready(self, x, y):
         model = self.model
+        first = jax.tree_util.tree_map(lambda a: np.asarray(a[:1]), x)
         if not model.built:
-            first = jax.tree_util.tree_map(lambda a: np.asarray(a[:1]), x)
             model(first)
+        model._check_input(x)           # on the host: a clear error, not a trace
         if self.metrics is None:
-            first = jax.tree_util.tree_map(lambda a: np.asarray(a[:1]), x)
-            y_pred_shape = jax.eval_shape(lambda a: model.stateless_call(
+            pred = jax.eval_shape(lambda a: model.stateless_call(
                 [v.value for v in model.trainable_variables],
-                [v.value for v in model.non_trainable_variables], a)[0], first).shape
-            y_shape = None if y is None else jax.tree_util.tree_leaves(y)[0].shape
-            self.y_pred_shape = y_pred_shape
-            tracker = metrics_mod.Mean(name="loss")
-            self.metrics = [tracker] + compile_utils.get_metrics(
-                self.metrics_spec, self.loss_spec, y_shape, y_pred_shape)
+                [v.value for v in model.non_trainable_variables], a)[0], first)
+            self.y_pred_shapes = [p.shape for p in jax.tree_util.tree_leaves(pred)]
+            ys = self.targets(y)
+            self.loss = compile_utils.CompiledLoss(self.loss_spec, self.loss_weights,
+                                                   self.output_names())
+            self.slots = compile_utils.build_slots(
+                self.loss, self.metrics_spec, [np.shape(t) for t in ys], self.y_pred_shapes)
+            self.metrics = [slot.metric for slot in self.slots]
         ids = [id(v) for v in model.trainable_variables]
         if self.steps is None or ids != self._trainable_ids:
             self.optimizer.build(model.trainable_variables)
             layout = StateLayout(model, self.optimizer, self.metrics)
-            self.steps = Steps(model, self.loss, self.metrics, self.optimizer, layout)
+            self.steps = Steps(model, self.loss, self.slots, self.optimizer, layout)
             self._trainable_ids = ids
         return self.steps
 
@@ -153,6 +183,9 @@ class Trainer:
             (x, y, sample_weight), n, val, val_n = data_mod.split_validation(
                 (x, y, sample_weight), n, validation_split)
         steps = self._ensure_ready(x, y)
+        y = self.targets(y)
+        if val:
+            val = (val[0], self.targets(val[1]), val[2])
         diagnostics.check_before_fit(model, self, x, y, val[:2] if val else None)
         batch_size = _batch_size(batch_size, "batch_size")
 
@@ -208,6 +241,7 @@ class Trainer:
     def evaluate(self, x, y, batch_size, verbose, sample_weight, callbacks, return_dict):
         (x, y, sample_weight), n = data_mod.standardize(x, y, sample_weight, what="evaluate")
         self._ensure_ready(x, y)
+        y = self.targets(y)
         diagnostics.check_labels(self, x, y)
         batch_size = _batch_size(batch_size, "batch_size")
         cb = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
@@ -246,6 +280,7 @@ def predict_arrays(model, x, n, batch_size):
         layout = StateLayout(model, None, [])
         steps = Steps(model, None, [], None, layout)
         model._predict_steps = steps
+    model._check_input(x)
     state = steps.layout.lift()
     full, rest = divmod(n, batch_size)
     xd = jax.device_put(x)
@@ -262,6 +297,21 @@ def predict_arrays(model, x, n, batch_size):
     if len(parts) == 1:
         return jax.tree_util.tree_map(np.asarray, parts[0])
     return jax.tree_util.tree_map(lambda *a: np.concatenate(a, axis=0), *parts)
+
+
+def _validate_identifiers(loss, metrics):
+    """Unknown loss/metric names fail at compile(), listing the valid ones."""
+    from gazelle import losses, metrics as metrics_mod
+    for spec in (loss.values() if isinstance(loss, dict) else
+                 loss if isinstance(loss, (list, tuple)) else [loss]):
+        if spec is not None:
+            losses.get(spec)
+    flat = []
+    for m in (metrics.values() if isinstance(metrics, dict) else metrics or []):
+        flat.extend(m if isinstance(m, (list, tuple)) else [m])
+    for m in flat:
+        if m is not None and not (isinstance(m, str) and m in ("accuracy", "acc")):
+            metrics_mod.get(m)
 
 
 def _batch_size(batch_size, what):

@@ -227,7 +227,7 @@ def test_scaled_inputs_do_not_warn():
     ("onehot", "one-hot"),
     ("nan", "NaN"),
     ("empty", "empty"),
-    ("features", "last dimension 784"),
+    ("features", r"'dense_\d'.*expected shape=\(None, 784\), found shape=\(40, 756\)"),
 ])
 def test_bad_input_is_a_clear_value_error(case, match):
     x, y = blobs(40)

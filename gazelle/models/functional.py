@@ -1,0 +1,174 @@
+"""Functional: a model defined by calling layers on `keras.Input` tensors. [L3]
+
+Calling a layer on SymbolicTensors records a Node; `Functional` walks back from the
+outputs to the inputs, keeps the nodes in topological order, and replays them on data.
+"""
+import jax
+
+from gazelle.core import symbolic
+from gazelle.layers.core import InputLayer
+from gazelle.layers.layer import Layer
+from gazelle.models.model import Model
+
+
+def _flatten(struct):
+    return jax.tree_util.tree_leaves(struct, is_leaf=symbolic.is_symbolic)
+
+
+class Functional(Model):
+    """A model from inputs to outputs through a graph of layers.
+
+    Created by `keras.Model(inputs=..., outputs=...)`:
+
+    ```python
+    inputs = keras.Input(shape=(8,))
+    hidden = keras.layers.Dense(30, activation="relu")(inputs)
+    concat = keras.layers.concatenate([inputs, hidden])
+    model = keras.Model(inputs=[inputs], outputs=[keras.layers.Dense(1)(concat)])
+    ```
+    """
+
+    def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
+        Layer.__init__(self, name=name, trainable=trainable, **kwargs)
+        self._init_model_state()
+        # tf.keras 2 treats one-element lists as the tensor itself (predict returns an array).
+        if isinstance(inputs, (list, tuple)) and len(inputs) == 1:
+            inputs = inputs[0]
+        if isinstance(outputs, (list, tuple)) and len(outputs) == 1:
+            outputs = outputs[0]
+        self._inputs_struct = inputs
+        self._outputs_struct = outputs
+        self._input_tensors = _flatten(inputs)
+        self._output_tensors = _flatten(outputs)
+        for t in self._input_tensors + self._output_tensors:
+            if not symbolic.is_symbolic(t):
+                raise TypeError(
+                    "Model(inputs=..., outputs=...) expects tensors returned by keras.Input() "
+                    f"and by layers called on them; received {type(t).__name__}.")
+        for t in self._input_tensors:
+            if not isinstance(t.node.layer, InputLayer):
+                raise ValueError(
+                    f"Model inputs must come from keras.Input(); {t.name!r} was produced by "
+                    f"layer '{t.node.layer.name}'.")
+        self._nodes = self._topological_nodes()
+        layers = []
+        for t in self._input_tensors:
+            layers.append(t.node.layer)
+        for node in self._nodes:
+            if not any(node.layer is other for other in layers):
+                layers.append(node.layer)
+        self._operations = layers
+        self._build_shapes = [t.shape for t in self._input_tensors]
+        self.built = True
+
+    def _topological_nodes(self):
+        order, done, visiting = [], set(), set()
+        input_ids = {id(t) for t in self._input_tensors}
+
+        def visit(tensor):
+            node = tensor.node
+            if id(tensor) in input_ids or id(node) in done:
+                return
+            if isinstance(node.layer, InputLayer):
+                raise ValueError(
+                    f"Graph disconnected: output depends on input '{node.layer.name}', which "
+                    "is not in the model's `inputs`.")
+            if id(node) in visiting:
+                raise ValueError("The layer graph has a cycle.")
+            visiting.add(id(node))
+            for t in node.input_tensors:
+                visit(t)
+            visiting.discard(id(node))
+            done.add(id(node))
+            order.append(node)
+
+        for t in self._output_tensors:
+            visit(t)
+        return order
+
+    # -- structure -------------------------------------------------------------------
+    @property
+    def layers(self):
+        """All layers, InputLayers first, in the order the graph runs them."""
+        return list(self._operations)
+
+    @property
+    def inputs(self):
+        return list(self._input_tensors)
+
+    @property
+    def outputs(self):
+        return list(self._output_tensors)
+
+    @property
+    def input(self):
+        return self._inputs_struct
+
+    @property
+    def output(self):
+        return self._outputs_struct
+
+    @property
+    def input_names(self):
+        return [t.node.layer.name for t in self._input_tensors]
+
+    @property
+    def output_names(self):
+        return [t.node.layer.name for t in self._output_tensors]
+
+    # -- running -----------------------------------------------------------------------
+    def _standardize_inputs(self, inputs):
+        if isinstance(inputs, dict):
+            missing = [n for n in self.input_names if n not in inputs]
+            if missing:
+                raise ValueError(f"Model '{self.name}' expects inputs named "
+                                 f"{self.input_names}; missing {missing}.")
+            return [inputs[n] for n in self.input_names]
+        flat = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        if len(flat) != len(self._input_tensors):
+            raise ValueError(
+                f"Model '{self.name}' expects {len(self._input_tensors)} input(s), but it "
+                f"received {len(flat)} input tensors.")
+        return flat
+
+    def _maybe_build(self, input_shapes):
+        self.built = True
+
+    def __call__(self, *args, **kwargs):
+        if args and isinstance(args[0], (list, tuple, dict)) and not symbolic.any_symbolic(args):
+            args = (self._standardize_inputs(args[0]),) + args[1:]
+        return super().__call__(*args, **kwargs)
+
+    def _check_input(self, inputs):
+        for t, x in zip(self._input_tensors, self._standardize_inputs(inputs)):
+            shape = tuple(getattr(x, "shape", ()))
+            expected = t.shape
+            if len(shape) != len(expected) or any(
+                    e is not None and e != d for e, d in zip(expected[1:], shape[1:])):
+                raise ValueError(
+                    f"Input '{t.node.layer.name}' of model '{self.name}' expects shape "
+                    f"{expected}, but received shape {shape}.")
+
+    def call(self, inputs, training=None):
+        flat = self._standardize_inputs(inputs)
+        values = {}
+        for t, x in zip(self._input_tensors, flat):
+            values[id(t)] = t.node.layer._cast(x)
+        for node in self._nodes:
+            args, kwargs = jax.tree_util.tree_map(
+                lambda t: values[id(t)] if symbolic.is_symbolic(t) else t,
+                (node.args, node.kwargs), is_leaf=symbolic.is_symbolic)
+            out = node.layer(*args, training=training, **kwargs)
+            for t, v in zip(_flatten(node.outputs), jax.tree_util.tree_leaves(out)):
+                values[id(t)] = v
+        return jax.tree_util.tree_map(lambda t: values[id(t)], self._outputs_struct,
+                                      is_leaf=symbolic.is_symbolic)
+
+    def compute_output_shape(self, input_shape):
+        return jax.tree_util.tree_map(lambda t: t.shape, self._outputs_struct,
+                                      is_leaf=symbolic.is_symbolic)
+
+    def get_config(self):
+        from gazelle.saving.serialization import serialize_keras_object
+        return {"name": self.name, "trainable": self.trainable,
+                "layers": [serialize_keras_object(layer) for layer in self._operations]}
