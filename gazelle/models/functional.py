@@ -5,7 +5,7 @@ outputs to the inputs, keeps the nodes in topological order, and replays them on
 """
 import jax
 
-from gazelle.core import symbolic
+from gazelle.core import naming, symbolic
 from gazelle.layers.core import InputLayer
 from gazelle.layers.layer import Layer
 from gazelle.models.model import Model
@@ -29,7 +29,9 @@ class Functional(Model):
     """
 
     def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
-        Layer.__init__(self, name=name, trainable=trainable, **kwargs)
+        # tf.keras 2 names Functional models "model", "model_1", ...
+        Layer.__init__(self, name=name or naming.uniquify("model"), trainable=trainable,
+                       **kwargs)
         self._init_model_state()
         # tf.keras 2 treats one-element lists as the tensor itself (predict returns an array).
         if isinstance(inputs, (list, tuple)) and len(inputs) == 1:

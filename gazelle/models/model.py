@@ -93,6 +93,9 @@ class Model(Layer):
             shuffle: shuffle the training data each epoch (default True).
             class_weight, sample_weight: per-class or per-sample loss weights.
             initial_epoch: epoch at which to start (to resume a run).
+            steps_per_epoch: batches per epoch (default: all the data). Each epoch then
+                trains on the first `steps_per_epoch` batches of that epoch's shuffle.
+            validation_steps: batches of validation data evaluated per epoch.
 
         Returns:
             A `History`; `history.history` maps each metric to its per-epoch values.
@@ -100,15 +103,19 @@ class Model(Layer):
         trainer = self._require_compiled("fit")
         if kwargs:
             raise TypeError(f"fit(): unexpected keyword argument(s) {sorted(kwargs)}.")
-        if steps_per_epoch is not None or validation_steps is not None:
-            raise NotImplementedError("steps_per_epoch/validation_steps with arrays are not "
-                                      "supported yet.")
+        for what, value in (("steps_per_epoch", steps_per_epoch),
+                            ("validation_steps", validation_steps)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                      or value < 1):
+                raise ValueError(f"fit(): `{what}` must be a positive int or None; received "
+                                 f"{value!r}.")
         verbose = _verbose(verbose, 1)
         if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 0:
             raise ValueError(f"fit(): `epochs` must be a non-negative int; received {epochs!r}.")
         history = trainer.fit(x, y, batch_size, epochs, verbose, callbacks, validation_split,
                               validation_data, shuffle, class_weight, sample_weight,
-                              initial_epoch, validation_batch_size, validation_freq)
+                              initial_epoch, validation_batch_size, validation_freq,
+                              steps_per_epoch, validation_steps)
         self.history = history
         return history
 

@@ -157,21 +157,26 @@ class Trainer:
             hook_end(full, logs)
         return state, logs
 
-    def _order(self, n, batch_size, k, shuffle, key, epoch):
+    def _order(self, n, batch_size, k, shuffle, key, epoch, n_total=None):
+        """Sample indices for one epoch: the first `n` of a permutation of `n_total`,
+        padded so every chunk of k steps can slice whole blocks."""
+        n_total = n if n_total is None else n_total
         full = n // batch_size
         padded = math.ceil(full / k) * k * batch_size if full else 0
-        pad = max(0, padded - full * batch_size)
+        pad = max(0, padded - n)
         if shuffle:
-            order = _shuffled_order(key, epoch, jnp.arange(n, dtype=jnp.int32))
+            order = _shuffled_order(key, epoch, jnp.arange(n_total, dtype=jnp.int32))
         else:
-            order = jnp.arange(n, dtype=jnp.int32)
+            order = jnp.arange(n_total, dtype=jnp.int32)
+        if n != n_total:
+            order = order[:n]
         if pad:
             order = jnp.concatenate([order, jnp.zeros((pad,), jnp.int32)])
         return order
 
     def fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split,
             validation_data, shuffle, class_weight, sample_weight, initial_epoch,
-            validation_batch_size, validation_freq):
+            validation_batch_size, validation_freq, steps_per_epoch=None, validation_steps=None):
         model = self.model
         (x, y, sample_weight), n = data_mod.standardize(x, y, sample_weight, what="fit")
         sample_weight = data_mod.class_weight_to_sample_weight(y, class_weight, sample_weight)
@@ -188,6 +193,12 @@ class Trainer:
             val = (val[0], self.targets(val[1]), val[2])
         diagnostics.check_before_fit(model, self, x, y, val[:2] if val else None)
         batch_size = _batch_size(batch_size, "batch_size")
+        n_total = n
+        if steps_per_epoch is not None:
+            n = min(n, steps_per_epoch * batch_size)
+        if val and validation_steps is not None:
+            val_n = min(val_n, validation_steps * _batch_size(validation_batch_size or batch_size,
+                                                              "validation_batch_size"))
 
         cb = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
             callbacks, add_history=True, add_progbar=verbose != 0, model=model,
@@ -207,7 +218,7 @@ class Trainer:
             cb.on_epoch_begin(epoch)
             state = steps.layout.lift()
             state = state._replace(metrics=steps.reset_metrics())
-            order = self._order(n, batch_size, k, shuffle, key, epoch)
+            order = self._order(n, batch_size, k, shuffle, key, epoch, n_total)
             state, logs = self._run_epoch("train", state, data, n, batch_size, k, order, cb,
                                           per_batch)
             epoch_logs = dict(logs)

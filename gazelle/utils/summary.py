@@ -77,25 +77,75 @@ def _layer_fields(layer):
             layer.count_params()]
 
 
+def _is_graph(model):
+    return hasattr(model, "_nodes") and hasattr(model, "_input_tensors")
+
+
+def _sequential_like(model):
+    """tf.keras 2's rule: a chain of single-input nodes without shared layers prints as
+    three columns; anything else gets the "Connected to" column."""
+    if not _is_graph(model):
+        return True
+    layers = [node.layer for node in model._nodes]
+    if len(model._input_tensors) != 1 or len({id(l) for l in layers}) != len(layers):
+        return False
+    consumed = set()
+    for node in model._nodes:
+        if len(node.input_tensors) != 1 or id(node.input_tensors[0]) in consumed:
+            return False
+        consumed.add(id(node.input_tensors[0]))
+    return True
+
+
+def _shape_text(layer):
+    if type(layer).__name__ == "InputLayer":
+        return "[{}]".format(tuple(layer.output_shape))   # tf.keras 2 lists Input shapes
+    return _layer_fields(layer)[1]
+
+
+def _graph_rows(model, with_connections):
+    node_ids = {id(node) for node in model._nodes}
+    rows = []
+    for layer in model.layers:
+        fields = ["{} ({})".format(layer.name, type(layer).__name__), _shape_text(layer),
+                  layer.count_params()]
+        if not with_connections:
+            rows.append([fields])
+            continue
+        refs = ["{}[{}][{}]".format(t.node.layer.name, t.node.index, t.index)
+                for node in layer._inbound_nodes if id(node) in node_ids
+                for t in node.input_tensors]
+        layer_rows = [fields + [refs[0] if refs else ""]]
+        layer_rows += [["", "", "", ref] for ref in refs[1:]]
+        rows.append(layer_rows)
+    return rows
+
+
 def summary_lines(model, line_length=None, positions=None):
-    """Returns the lines of a sequential-like model's summary (see `print_summary`)."""
+    """Returns the lines of a model's summary (see `print_summary`)."""
     if getattr(model, "built", True) is False:
         raise ValueError(
             "This model has not yet been built. Build the model first by calling `build()` "
             "or calling `fit()` with some data, or specify an `input_shape` argument in the "
             "first layer(s) for automatic build.")
-    line_length = line_length or SEQUENTIAL_LINE_LENGTH
+    sequential = _sequential_like(model)
+    header = SEQUENTIAL_HEADER if sequential else FUNCTIONAL_HEADER
+    line_length = line_length or (SEQUENTIAL_LINE_LENGTH if sequential
+                                  else FUNCTIONAL_LINE_LENGTH)
     if not isinstance(line_length, int) or line_length <= 0:
         raise ValueError(f"summary: `line_length` must be a positive integer, "
                          f"but received {line_length!r}.")
-    positions = list(positions or SEQUENTIAL_POSITIONS)
-    if len(positions) != len(SEQUENTIAL_HEADER):
-        raise ValueError(f"summary: `positions` must have {len(SEQUENTIAL_HEADER)} entries "
+    positions = list(positions or (SEQUENTIAL_POSITIONS if sequential
+                                   else FUNCTIONAL_POSITIONS))
+    if len(positions) != len(header):
+        raise ValueError(f"summary: `positions` must have {len(header)} entries "
                          f"(one per column), but received {positions!r}.")
     positions = resolve_positions(line_length, positions)
-    return table_lines(model.name, SEQUENTIAL_HEADER,
-                       [[_layer_fields(layer)] for layer in model.layers],
-                       count_params(model.trainable_weights),
+    if _is_graph(model):
+        rows = _graph_rows(model, with_connections=not sequential)
+    else:
+        rows = [[_layer_fields(layer)] for layer in model.layers]
+    return table_lines(model.name, header, rows, count_params(model.trainable_weights),
                        count_params(model.non_trainable_weights), line_length, positions)
 
 

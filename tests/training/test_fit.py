@@ -313,3 +313,25 @@ def test_live_terminal_display_runs_about_twenty_chunks_per_epoch(monkeypatch):
     model.fit(x, y, epochs=1, verbose=1)
     keys = {k for k in model._trainer.steps._cache if k[0] == "train"}
     assert ("train", 3, 32, True) in keys       # ceil(50 / 20) = 3 steps, masked tail chunk
+
+
+def test_steps_per_epoch_limits_the_batches():
+    x, y = blobs(200)
+    model = tutorial_model()
+    h = model.fit(x, y, epochs=2, batch_size=10, steps_per_epoch=3, verbose=0)
+    assert h.params["samples"] == 30
+    assert int(model.optimizer.iterations.value) == 6
+    with pytest.raises(ValueError, match="steps_per_epoch"):
+        model.fit(x, y, steps_per_epoch=0, verbose=0)
+
+
+def test_learning_rate_change_between_fits_needs_no_recompile():
+    x, y = blobs(64)
+    model = tutorial_model()
+    model.fit(x, y, epochs=1, verbose=0)
+    traces = model._trainer.steps.traces
+    before = model.get_weights()[0].copy()
+    model.optimizer.learning_rate = 0.0
+    model.fit(x, y, epochs=1, verbose=0)
+    np.testing.assert_array_equal(before, model.get_weights()[0])
+    assert model._trainer.steps.traces == traces
