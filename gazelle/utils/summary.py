@@ -143,8 +143,10 @@ def summary_lines(model, line_length=None, positions=None):
     positions = resolve_positions(line_length, positions)
     if _is_graph(model):
         rows = _graph_rows(model, with_connections=not sequential)
-    else:
+    elif any(c.__name__ == "Sequential" for c in type(model).__mro__):
         rows = [[_layer_fields(layer)] for layer in model.layers]
+    else:   # subclassed: tf.keras 2 cannot know each sublayer's output shape
+        rows = [[[f[0], "multiple", f[2]]] for f in map(_layer_fields, model.layers)]
     return table_lines(model.name, header, rows, count_params(model.trainable_weights),
                        count_params(model.non_trainable_weights), line_length, positions)
 

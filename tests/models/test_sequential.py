@@ -139,3 +139,22 @@ def test_summary_before_build_is_a_clear_error():
     model = keras.models.Sequential([keras.layers.Dense(2)])
     with pytest.raises(ValueError, match="not yet been built"):
         model.summary()
+
+
+def test_subclassed_summary_says_multiple_like_tf_keras():
+    class Wide(keras.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.hidden = keras.layers.Dense(30, activation="relu")
+            self.out = keras.layers.Dense(1)
+
+        def call(self, inputs):
+            return self.out(self.hidden(inputs))
+
+    model = Wide()
+    model.build((None, 8))
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert lines[0] == 'Model: "wide"'
+    assert lines[4].split() == ["dense", "(Dense)", "multiple", "270"]
+    assert lines[-4] == "Total params: 301"

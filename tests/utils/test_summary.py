@@ -38,7 +38,7 @@ class BatchNormalization(FakeLayer):
     pass
 
 
-class FakeModel:
+class Sequential:  # duck-typed; the name selects the layout, as for the real class
     def __init__(self, layers, name="sequential", non_trainable=()):
         self.name = name
         self.layers = layers
@@ -54,7 +54,7 @@ def dense(name, n_in, n_out):
 
 
 def mlp():
-    return FakeModel([Flatten("flatten", (None, 784)), dense("dense", 784, 300),
+    return Sequential([Flatten("flatten", (None, 784)), dense("dense", 784, 300),
                       dense("dense_1", 300, 100), dense("dense_2", 100, 10)])
 
 
@@ -103,7 +103,7 @@ def test_shared_and_non_trainable_variables_are_counted_once():
     shared = FakeVariable(4, 4)
     a = Dense("a", (None, 4), [shared])
     b = Dense("b", (None, 4), [shared])
-    model = FakeModel([bn, a, b], non_trainable=[mean, var])
+    model = Sequential([bn, a, b], non_trainable=[mean, var])
     model.trainable_weights.append(shared)  # listed twice on purpose
     lines = summary_lines(model)
     assert lines[-4:-1] == ["Total params: 32", "Trainable params: 24",
@@ -111,13 +111,13 @@ def test_shared_and_non_trainable_variables_are_counted_once():
 
 
 def test_thousands_separators():
-    model = FakeModel([dense("big", 1000, 1000)])
+    model = Sequential([dense("big", 1000, 1000)])
     assert summary_lines(model)[-4] == "Total params: 1,001,000"
 
 
 def test_long_fields_are_cut_at_the_column_end_with_one_space():
     name = "a_layer_name_that_is_far_too_long"
-    model = FakeModel([Dense(name, (None, 3), [])])
+    model = Sequential([Dense(name, (None, 3), [])])
     line = summary_lines(model)[4]
     assert line == (name + " (Dense)")[:28] + " " + "(None, 3)".ljust(26) + "0".ljust(10)
 
@@ -125,7 +125,7 @@ def test_long_fields_are_cut_at_the_column_end_with_one_space():
 def test_missing_output_shape_shows_multiple():
     layer = Dense("d", None, [])
     del layer.output_shape
-    model = FakeModel([layer])
+    model = Sequential([layer])
     assert summary_lines(model)[4] == row("d (Dense)", "multiple", "0")
 
 
