@@ -335,3 +335,14 @@ def test_learning_rate_change_between_fits_needs_no_recompile():
     model.fit(x, y, epochs=1, verbose=0)
     np.testing.assert_array_equal(before, model.get_weights()[0])
     assert model._trainer.steps.traces == traces
+
+
+def test_standardized_features_with_outliers_do_not_warn():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((300, 8)).astype("float32")
+    x[0, 3] = 12.0                      # a 12-sigma outlier is still scaled data
+    model = keras.models.Sequential([keras.layers.Dense(1, input_shape=(8,))])
+    model.compile(loss="mse", optimizer="sgd")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DoctorWarning)
+        model.fit(x, x[:, 0], epochs=1, verbose=0)
