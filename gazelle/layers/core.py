@@ -83,7 +83,7 @@ class Dense(Layer):
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  kernel_constraint=None, bias_constraint=None, **kwargs):
-        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        super().__init__(activity_regularizer=_get_regularizer(activity_regularizer), **kwargs)
         if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
             try:
                 ok = float(units).is_integer() and int(units) > 0 and not isinstance(units, bool)

@@ -331,11 +331,20 @@ class Layer:
         token = None
         if training is not None:
             token = _TRAINING.set(bool(training))
+        depth = _CALL_CONTEXT_DEPTH.get()
+        if depth == 0:          # an outermost call starts with no collected losses
+            for layer in self._flatten_layers():
+                layer._own_losses = []
+        depth_token = _CALL_CONTEXT_DEPTH.set(depth + 1)
         try:
             if _accepts(self.call, "training"):
                 kwargs["training"] = _TRAINING.get()
             outputs = self.call(*args, **kwargs)
+            if self.activity_regularizer is not None:
+                for out in jax.tree_util.tree_leaves(outputs):
+                    self.add_loss(self.activity_regularizer(out))
         finally:
+            _CALL_CONTEXT_DEPTH.reset(depth_token)
             if token is not None:
                 _TRAINING.reset(token)
         return outputs
@@ -391,8 +400,6 @@ class Layer:
         mapping = list(zip(trainable, trainable_variables)) + list(
             zip(non_trainable, non_trainable_variables))
         with StatelessScope(mapping) as scope:
-            for layer in self._flatten_layers():
-                layer._own_losses = []
             outputs = self(*args, **kwargs)
             losses = self.losses if return_losses else None
             for layer in self._flatten_layers():

@@ -138,3 +138,33 @@ def test_uint8_inputs_are_cast_to_float32():
     layer = keras.layers.Flatten()
     y = layer(np.full((1, 2, 2), 255, np.uint8))
     assert y.dtype == np.float32 and float(y[0, 0]) == 255.0
+
+
+def test_regularizers_add_their_penalty_to_losses():
+    layer = keras.layers.Dense(2, kernel_regularizer=keras.regularizers.l2(0.1),
+                               activity_regularizer=keras.regularizers.l1(0.5))
+    x = np.ones((3, 4), "float32")
+    y = layer(x)
+    kernel_penalty = 0.1 * float(np.sum(layer.get_weights()[0] ** 2))
+    activity_penalty = 0.5 * float(np.sum(np.abs(y)))
+    np.testing.assert_allclose(sorted(float(v) for v in layer.losses),
+                               sorted([kernel_penalty, activity_penalty]), rtol=1e-5)
+    layer(x)
+    assert len(layer.losses) == 2          # a new call replaces, never accumulates
+
+
+def test_regularization_matches_keras_training_loss():
+    import keras as k3
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((16, 4)).astype("float32")
+    y = rng.standard_normal((16, 1)).astype("float32")
+    ours = keras.models.Sequential([keras.layers.Dense(
+        1, input_shape=(4,), kernel_regularizer=keras.regularizers.l2(0.01))])
+    theirs = k3.models.Sequential([k3.Input((4,)), k3.layers.Dense(
+        1, kernel_regularizer=k3.regularizers.l2(0.01))])
+    theirs.set_weights(ours.get_weights())
+    for m in (ours, theirs):
+        m.compile(loss="mse", optimizer="sgd")
+    a = ours.evaluate(x, y, verbose=0)
+    b = theirs.evaluate(x, y, verbose=0)
+    np.testing.assert_allclose(a, b, rtol=1e-5)
