@@ -130,3 +130,38 @@ def test_subclassed_wide_and_deep_trains():
     h = model.fit((x[:, :5], x[:, 2:]), (y, y), epochs=3, verbose=0)
     assert list(h.history) == ["loss", "output_1_loss", "output_2_loss"]
     assert h.history["loss"][-1] < h.history["loss"][0]
+
+
+WIDE_DEEP_SUMMARY = """\
+Model: "model"
+__________________________________________________________________________________________________
+Layer (type)                    Output Shape         Param #     Connected to
+==================================================================================================
+input_1 (InputLayer)            [(None, 8)]          0
+__________________________________________________________________________________________________
+dense (Dense)                   (None, 30)           270         input_1[0][0]
+__________________________________________________________________________________________________
+dense_1 (Dense)                 (None, 30)           930         dense[0][0]
+__________________________________________________________________________________________________
+concatenate (Concatenate)       (None, 38)           0           input_1[0][0]
+                                                                 dense_1[0][0]
+__________________________________________________________________________________________________
+dense_2 (Dense)                 (None, 1)            39          concatenate[0][0]
+==================================================================================================
+Total params: 1,239
+Trainable params: 1,239
+Non-trainable params: 0
+__________________________________________________________________________________________________"""
+
+
+def test_functional_summary_has_the_tf_keras_connected_to_layout():
+    input_ = keras.layers.Input(shape=[8])
+    hidden1 = keras.layers.Dense(30, activation="relu")(input_)
+    hidden2 = keras.layers.Dense(30, activation="relu")(hidden1)
+    concat = keras.layers.concatenate([input_, hidden2])
+    output = keras.layers.Dense(1)(concat)
+    model = keras.models.Model(inputs=[input_], outputs=[output])
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert [line.rstrip() for line in lines] == WIDE_DEEP_SUMMARY.splitlines()
+    assert all(len(line) == 98 for line in lines[1:-4])
