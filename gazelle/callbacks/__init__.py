@@ -8,9 +8,10 @@ from gazelle.callbacks.lambda_callback import LambdaCallback as LambdaCallback
 from gazelle.callbacks.learning_rate import LearningRateScheduler as LearningRateScheduler
 from gazelle.callbacks.learning_rate import ReduceLROnPlateau as ReduceLROnPlateau
 from gazelle.callbacks.progbar_logger import ProgbarLogger as ProgbarLogger
+from gazelle.callbacks.tensorboard import TensorBoard as TensorBoard
 from gazelle.callbacks.terminate_on_nan import TerminateOnNaN as TerminateOnNaN
 
 __all__ = [
     "CSVLogger", "Callback", "CallbackList", "EarlyStopping", "History", "LambdaCallback",
-    "LearningRateScheduler", "ProgbarLogger", "ReduceLROnPlateau", "TerminateOnNaN",
+    "LearningRateScheduler", "ProgbarLogger", "ReduceLROnPlateau", "TensorBoard", "TerminateOnNaN",
 ]
