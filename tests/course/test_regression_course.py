@@ -48,3 +48,33 @@ def test_deep_selu_net_trains(housing):
     history = model.fit(x_train, y_train, epochs=5, validation_data=(x_valid, y_valid), verbose=0)
     assert all(np.isfinite(history.history["loss"]))
     assert history.history["loss"][-1] < history.history["loss"][0]
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_randomized_search_over_build_fn_arguments(housing):
+    import gazelle as keras
+    from scipy.stats import reciprocal
+    from sklearn.model_selection import RandomizedSearchCV
+    x_train, y_train, x_valid, y_valid, _, _ = housing
+
+    def build_model(n_hidden=1, n_neurons=30, learning_rate=3e-3, input_shape=[8]):
+        model = keras.models.Sequential()
+        model.add(keras.layers.InputLayer(input_shape=input_shape))
+        for layer in range(n_hidden):
+            model.add(keras.layers.Dense(n_neurons, activation="relu"))
+        model.add(keras.layers.Dense(1))
+        optimizer = keras.optimizers.SGD(lr=learning_rate)
+        model.compile(loss="mse", optimizer=optimizer)
+        return model
+
+    keras_reg = keras.wrappers.scikit_learn.KerasRegressor(build_model)
+    param_distribs = {"n_hidden": [0, 1, 2], "n_neurons": np.arange(1, 100),
+                      "learning_rate": reciprocal(3e-4, 3e-2)}
+    rnd_search_cv = RandomizedSearchCV(keras_reg, param_distribs, n_iter=3, cv=2,
+                                       random_state=42)
+    rnd_search_cv.fit(x_train, y_train, epochs=5, validation_data=(x_valid, y_valid),
+                      callbacks=[keras.callbacks.EarlyStopping(patience=10)], verbose=0)
+    assert set(rnd_search_cv.best_params_) == {"n_hidden", "n_neurons", "learning_rate"}
+    assert np.isfinite(rnd_search_cv.best_score_)
+    model = rnd_search_cv.best_estimator_.model
+    assert model.predict(x_valid[:2]).shape == (2, 1)
