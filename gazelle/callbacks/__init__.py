@@ -7,11 +7,12 @@ from gazelle.callbacks.history import History as History
 from gazelle.callbacks.lambda_callback import LambdaCallback as LambdaCallback
 from gazelle.callbacks.learning_rate import LearningRateScheduler as LearningRateScheduler
 from gazelle.callbacks.learning_rate import ReduceLROnPlateau as ReduceLROnPlateau
+from gazelle.callbacks.model_checkpoint import ModelCheckpoint as ModelCheckpoint
 from gazelle.callbacks.progbar_logger import ProgbarLogger as ProgbarLogger
 from gazelle.callbacks.tensorboard import TensorBoard as TensorBoard
 from gazelle.callbacks.terminate_on_nan import TerminateOnNaN as TerminateOnNaN
 
 __all__ = [
     "CSVLogger", "Callback", "CallbackList", "EarlyStopping", "History", "LambdaCallback",
-    "LearningRateScheduler", "ProgbarLogger", "ReduceLROnPlateau", "TensorBoard", "TerminateOnNaN",
+    "LearningRateScheduler", "ModelCheckpoint", "ProgbarLogger", "ReduceLROnPlateau", "TensorBoard", "TerminateOnNaN",
 ]

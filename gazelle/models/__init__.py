@@ -2,3 +2,7 @@
 from gazelle.models.functional import Functional as Functional
 from gazelle.models.model import Model as Model
 from gazelle.models.sequential import Sequential as Sequential
+from gazelle.saving.saving_api import load_model as load_model
+from gazelle.saving.saving_api import model_from_config as model_from_config
+from gazelle.saving.saving_api import model_from_json as model_from_json
+from gazelle.saving.saving_api import save_model as save_model

@@ -60,6 +60,8 @@ class Functional(Model):
             if not any(node.layer is other for other in layers):
                 layers.append(node.layer)
         self._operations = layers
+        from gazelle.saving.model_config import layer_order
+        self._operations = layer_order(self)     # Keras's order: by depth in the graph
         self._build_shapes = [t.shape for t in self._input_tensors]
         self.built = True
 
@@ -160,7 +162,7 @@ class Functional(Model):
             args, kwargs = jax.tree_util.tree_map(
                 lambda t: values[id(t)] if symbolic.is_symbolic(t) else t,
                 (node.args, node.kwargs), is_leaf=symbolic.is_symbolic)
-            out = node.layer(*args, training=training, **kwargs)
+            out = node.layer(*args, **{"training": training, **kwargs})
             for t, v in zip(_flatten(node.outputs), jax.tree_util.tree_leaves(out)):
                 values[id(t)] = v
         return jax.tree_util.tree_map(lambda t: values[id(t)], self._outputs_struct,
@@ -171,6 +173,10 @@ class Functional(Model):
                                       is_leaf=symbolic.is_symbolic)
 
     def get_config(self):
-        from gazelle.saving.serialization import serialize_keras_object
-        return {"name": self.name, "trainable": self.trainable,
-                "layers": [serialize_keras_object(layer) for layer in self._operations]}
+        from gazelle.saving.model_config import serialize_layer
+        return serialize_layer(self)["config"]
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from gazelle.saving.model_config import functional_from_config
+        return functional_from_config(config, custom_objects)

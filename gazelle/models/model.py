@@ -158,6 +158,38 @@ class Model(Layer):
             return []
         return list(self._trainer.metrics)
 
+    # -- saving (delegates to gazelle.saving) ---------------------------------------------
+    def save(self, filepath, overwrite=True, include_optimizer=True, save_format=None,
+             **kwargs):
+        """Saves the model: `.keras` (Keras 3's zip) or `.h5` (tf.keras 2's HDF5).
+
+        Args:
+            filepath: path ending in `.keras` or `.h5`.
+            overwrite: whether to replace an existing file (default True).
+            include_optimizer: also save the optimizer state (default True).
+        """
+        from gazelle import saving
+        return saving.save_model(self, filepath, overwrite=overwrite,
+                                 include_optimizer=include_optimizer, save_format=save_format,
+                                 **kwargs)
+
+    def save_weights(self, filepath, overwrite=True, save_format=None, **kwargs):
+        """Saves the weights (`.weights.h5`: Keras 3 layout; `.h5`: tf.keras 2 layout)."""
+        from gazelle import saving
+        return saving.save_weights(self, filepath, overwrite=overwrite, save_format=save_format,
+                                   **kwargs)
+
+    def load_weights(self, filepath, skip_mismatch=False, by_name=False, **kwargs):
+        """Loads weights saved by `save_weights` (gazelle, Keras 3 or tf.keras 2 files)."""
+        from gazelle import saving
+        return saving.load_weights(self, filepath, skip_mismatch=skip_mismatch, by_name=by_name,
+                                   **kwargs)
+
+    def to_json(self, **kwargs):
+        """Returns the model's architecture as a JSON string (Keras's format)."""
+        from gazelle import saving
+        return saving.model_to_json(self, **kwargs)
+
     # -- inspection -------------------------------------------------------------------
     @property
     def layers(self):

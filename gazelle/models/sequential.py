@@ -141,10 +141,10 @@ class Sequential(Model):
         return self._stack[-1].output_shape
 
     def get_config(self):
-        from gazelle.saving.serialization import serialize_keras_object
-        layers = []
-        if self._input_layer is not None:
-            layers.append(serialize_keras_object(self._input_layer))
-        layers.extend(serialize_keras_object(layer) for layer in self._stack)
-        return {"name": self.name, "trainable": self.trainable, "dtype": self.dtype,
-                "layers": layers}
+        from gazelle.saving.model_config import serialize_layer
+        return serialize_layer(self)["config"]
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from gazelle.saving.model_config import sequential_from_config
+        return sequential_from_config(cls, config, custom_objects)

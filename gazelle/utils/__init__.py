@@ -11,6 +11,11 @@ _NAMES = {
     "get_file": "gazelle.utils.file_utils",
     "Progbar": "gazelle.utils.progbar",
     "print_summary": "gazelle.utils.summary",
+    "plot_history": "gazelle.utils.plotting",
+    "plot_images": "gazelle.utils.plotting",
+    "plot_confusion_matrix": "gazelle.utils.plotting",
+    "plot_predictions_vs_true": "gazelle.utils.plotting",
+    "confusion_matrix": "gazelle.utils.plotting",
 }
 
 __all__ = sorted(_NAMES)

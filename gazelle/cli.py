@@ -1,0 +1,422 @@
+"""The `gazelle` command line: `gazelle train DATASET` trains a model and writes a run folder.
+
+[top: the public gazelle API, numpy, stdlib; gazelle.utils.plotting (matplotlib, optional)]
+
+A run folder holds `model.keras`, `history.csv`, the plots (`learning_curves.png` and either
+`samples.png` + `confusion_matrix.png` or `predictions_vs_true.png`) and `report.html`, which
+shows them with the model summary, the test metrics, the training doctor's findings, the
+command line and the timings. Every file is written atomically. The library is imported
+only once a command runs, so `gazelle --help` answers at once.
+
+    gazelle train fashion_mnist                  # the tutorial MLP, 10 epochs
+    gazelle train mnist --model cnn --epochs 3
+    gazelle train fashion_mnist --no-normalize   # the tutorial's raw-pixel failure, explained
+    gazelle train california_housing --out runs/housing
+"""
+import argparse
+import csv
+import importlib
+import importlib.util
+import io
+import math
+import os
+import shlex
+import sys
+import time
+import warnings
+
+import numpy as np
+
+FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
+                         "Shirt", "Sneaker", "Bag", "Ankle boot")
+DATASETS = ("fashion_mnist", "mnist", "california_housing")
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "adamax", "nadam")
+_IMAGE_VALID_FRACTION = 5000 / 60000   # the tutorial's validation set: first 5,000 of 60,000
+_HOUSING_VALID_FRACTION = 0.25         # train_test_split's default, as in the regression tutorial
+_TARGET_SCALE = 100000.0               # house values in units of $100,000
+
+
+def _positive(kind):
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not value > 0 or (kind is float and not math.isfinite(value)):
+            raise argparse.ArgumentTypeError(
+                f"expected a positive {'integer' if kind is int else 'number'}, received {text!r}")
+        return value
+    return parse
+
+
+def build_parser():
+    """Returns the `argparse` parser of the `gazelle` command."""
+    parser = argparse.ArgumentParser(
+        prog="gazelle", description="gazelle: a Keras-compatible deep-learning library on JAX.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    train = commands.add_parser(
+        "train", help="train a tutorial model on a bundled dataset and write a run report",
+        description="Train a tutorial model on a bundled dataset (offline) and write a run "
+                    "folder: model.keras, history.csv, plots and report.html.")
+    train.add_argument("dataset", choices=DATASETS, help="the bundled dataset to train on")
+    train.add_argument("--model", choices=("mlp", "cnn"), default="mlp",
+                       help="mlp: Flatten, Dense 300, Dense 100, Dense 10 (SGD); cnn: two "
+                            "Conv2D+MaxPooling2D blocks, Dense 128, Dropout, Dense 10 (Adam). "
+                            "For california_housing only mlp: Dense 30, Dense 1. Default: mlp")
+    train.add_argument("--epochs", type=_positive(int), default=10, help="default: 10")
+    train.add_argument("--batch-size", type=_positive(int), default=32, help="default: 32")
+    train.add_argument("--optimizer", choices=OPTIMIZERS, default=None,
+                       help="default: sgd for mlp, adam for cnn")
+    train.add_argument("--learning-rate", type=_positive(float), default=None,
+                       help="default: the optimizer's Keras default (1e-3 for SGD on "
+                            "california_housing)")
+    train.add_argument("--no-normalize", action="store_true",
+                       help="feed raw inputs (0..255 pixels): reproduces the tutorial's failure, "
+                            "with the training doctor's diagnosis in the report")
+    train.add_argument("--seed", type=int, default=42, help="random seed (default: 42)")
+    train.add_argument("--limit", type=_positive(int), default=None, metavar="N",
+                       help="use only the first N training (and test) samples, for quick runs")
+    train.add_argument("--out", default=None, metavar="DIR",
+                       help="run folder (default: runs/<timestamp>/)")
+    return parser
+
+
+def main(argv=None):
+    """Runs the `gazelle` command line and returns its exit status.
+
+    Args:
+        argv: the arguments, without the program name; `None` reads `sys.argv[1:]`.
+            Defaults to `None`.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    if args.dataset == "california_housing" and args.model == "cnn":
+        parser.error("argument --model: 'cnn' needs an image dataset (fashion_mnist or mnist); "
+                     "california_housing takes 'mlp'")
+    if args.limit is not None and args.limit < 2:
+        parser.error(f"argument --limit: expected at least 2 (training and validation "
+                     f"samples), received {args.limit}")
+    return train(args, command="gazelle " + shlex.join(argv))
+
+
+# -- data and models --------------------------------------------------------------------------
+
+def _split(n, fraction):
+    return max(1, min(n - 1, round(n * fraction)))
+
+
+def load_run_data(dataset, limit=None, normalize=True, channels=False):
+    """Returns the train/valid/test arrays of a run, prepared as the tutorials do."""
+    import gazelle as keras
+    (x_all, y_all), (x_test, y_test) = getattr(keras.datasets, dataset).load_data()
+    if limit is not None:
+        x_all, y_all, x_test, y_test = x_all[:limit], y_all[:limit], x_test[:limit], y_test[:limit]
+    image = dataset != "california_housing"
+    n_valid = _split(len(x_all), _IMAGE_VALID_FRACTION if image else _HOUSING_VALID_FRACTION)
+    data = {"x_train": x_all[n_valid:], "y_train": y_all[n_valid:], "x_valid": x_all[:n_valid],
+            "y_valid": y_all[:n_valid], "x_test": x_test, "y_test": y_test,
+            "x_test_raw": x_test}
+    if image:
+        # The tutorial standardizes with one mean and std over all training pixels.
+        mean, std = data["x_train"].mean(), data["x_train"].std()
+        data["class_names"] = FASHION_MNIST_CLASSES if dataset == "fashion_mnist" else tuple(
+            str(i) for i in range(10))
+    else:
+        mean, std = data["x_train"].mean(axis=0), data["x_train"].std(axis=0)
+        std = np.where(std > 0, std, 1.0)
+        for key in ("y_train", "y_valid", "y_test"):
+            data[key] = (data[key] / _TARGET_SCALE).astype(np.float32)
+        data["class_names"] = None
+    for key in ("x_train", "x_valid", "x_test"):
+        x = data[key]
+        if normalize:
+            x = ((x - mean) / std).astype(np.float32)
+        if image and channels:
+            x = x[..., None]
+        data[key] = x
+    data["normalization"] = ("none (raw inputs)" if not normalize else
+                             f"standardized with the training mean {float(np.mean(mean)):.4g} "
+                             f"and std {float(np.mean(std)):.4g}" if image else
+                             "each feature standardized with its training mean and std")
+    return data
+
+
+def build_model(kind, input_shape, optimizer):
+    """Builds and compiles a tutorial model: `"mlp"`, `"cnn"` or `"regression"`."""
+    import gazelle as keras
+    layers = keras.layers
+    if kind == "mlp":
+        model = keras.models.Sequential([
+            layers.Flatten(input_shape=input_shape),
+            layers.Dense(300, activation="relu"),
+            layers.Dense(100, activation="relu"),
+            layers.Dense(10, activation="softmax")])
+    elif kind == "cnn":
+        model = keras.models.Sequential([
+            layers.Conv2D(32, 3, activation="relu", padding="same", input_shape=input_shape),
+            layers.MaxPooling2D(),
+            layers.Conv2D(64, 3, activation="relu", padding="same"),
+            layers.MaxPooling2D(),
+            layers.Flatten(),
+            layers.Dense(128, activation="relu"),
+            layers.Dropout(0.5),
+            layers.Dense(10, activation="softmax")])
+    else:
+        model = keras.models.Sequential([
+            layers.Dense(30, activation="relu", input_shape=input_shape),
+            layers.Dense(1)])
+        model.compile(loss="mse", optimizer=optimizer)
+        return model
+    model.compile(loss="sparse_categorical_crossentropy", optimizer=optimizer,
+                  metrics=["accuracy"])
+    return model
+
+
+def _optimizer(args, regression):
+    import gazelle as keras
+    name = args.optimizer or ("adam" if args.model == "cnn" else "sgd")
+    rate = args.learning_rate
+    if rate is None and regression and name == "sgd":
+        rate = 1e-3
+    config = {} if rate is None else {"learning_rate": rate}
+    return keras.optimizers.deserialize({"class_name": name, "config": config})
+
+
+# -- the run ---------------------------------------------------------------------------------
+
+def _run_dir(out):
+    if out is not None:
+        os.makedirs(out, exist_ok=True)
+        return out
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path, i = os.path.join("runs", stamp), 1
+    while os.path.exists(path):
+        i += 1
+        path = os.path.join("runs", f"{stamp}-{i}")
+    os.makedirs(path)
+    return path
+
+
+def _doctor_report(model, x, y):
+    """The optional `gazelle.doctor.diagnose(model, x, y)` report, or None without that module."""
+    try:
+        if importlib.util.find_spec("gazelle.doctor") is None:
+            return None
+        diagnose = getattr(importlib.import_module("gazelle.doctor"), "diagnose", None)
+        if diagnose is None:
+            return None
+        result = diagnose(model, x, y)
+    except Exception as e:  # a broken optional diagnosis must not lose the run's results
+        return f"gazelle.doctor.diagnose failed: {type(e).__name__}: {e}"
+    if isinstance(result, (list, tuple)):
+        return "\n".join(str(item) for item in result)
+    return None if result is None else str(result)
+
+
+def write_history_csv(path, history):
+    """Writes `history.history` as CSV with the same bytes as CSVLogger: `epoch`, then the log
+    keys in sorted order, Excel-style line ends."""
+    from gazelle.utils.io import atomic_write
+    logs = history.history
+    keys = sorted(logs)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["epoch"] + keys)
+    for i, epoch in enumerate(history.epoch):
+        writer.writerow([epoch] + [logs[k][i] if i < len(logs[k]) else "NA" for k in keys])
+    atomic_write(path, buffer.getvalue().encode("utf-8"))
+
+
+def train(args, command="gazelle train"):
+    """Runs `gazelle train` for parsed `args`; returns 0, or 1 when the model could not be saved."""
+    import jax
+
+    import gazelle as keras
+
+    clock = _Clock()
+    regression = args.dataset == "california_housing"
+    kind = "regression" if regression else args.model
+    out = _run_dir(args.out)
+    print(f"gazelle {keras.__version__}: training {kind} on {args.dataset} -> {out}")
+    keras.utils.set_random_seed(args.seed)
+    data = load_run_data(args.dataset, args.limit, normalize=not args.no_normalize,
+                         channels=kind == "cnn")
+    clock.lap("load data")
+
+    optimizer = _optimizer(args, regression)
+    model = build_model(kind, data["x_train"].shape[1:], optimizer)
+    summary = []
+    model.summary(print_fn=summary.append)
+    print("\n".join(summary))
+    clock.lap("build model")
+
+    history, findings = _fit_with_doctor(model, data, args)
+    doctor = _doctor_report(model, data["x_train"], data["y_train"])
+    clock.lap("fit")
+
+    metrics, y_pred = _test_metrics(model, data, args.batch_size, regression)
+    clock.lap("evaluate and predict")
+
+    files, notes = [], []
+    save_failed = False
+    if hasattr(model, "save"):
+        try:
+            model.save(os.path.join(out, "model.keras"))
+            files.append(("model.keras", "the trained model (keras.models.load_model)"))
+        except Exception as e:  # report it with everything else, then exit with status 1
+            save_failed = True
+            notes.append(f"Saving the model failed: {type(e).__name__}: {e}")
+    else:
+        notes.append("model.keras was not written: this gazelle's Model has no save() yet.")
+    write_history_csv(os.path.join(out, "history.csv"), history)
+    files.append(("history.csv", "per-epoch loss and metrics"))
+    clock.lap("save model and history")
+
+    images, plot_note = write_plots(out, history, data, y_pred, regression)
+    notes += [plot_note] if plot_note else []
+    files += [(name, caption) for name, _, caption in images]
+    clock.lap("plots")
+    clock.timings.append(("total", f"{time.perf_counter() - clock.started:.2f} s"))
+
+    report = _report_head(f"gazelle run: {args.dataset} ({kind})", command, notes, metrics,
+                          history, images, findings, doctor, summary)
+    report.heading("Settings")
+    report.table([
+        ("dataset", args.dataset), ("model", kind), ("optimizer", type(optimizer).__name__),
+        ("learning rate", f"{float(optimizer.get_config()['learning_rate']):g}"),
+        ("epochs", args.epochs), ("batch size", args.batch_size),
+        ("normalization", data["normalization"]), ("seed", args.seed),
+        ("samples (train / valid / test)",
+         f"{len(data['x_train'])} / {len(data['x_valid'])} / {len(data['x_test'])}"),
+        ("gazelle / jax", f"{keras.__version__} / {jax.__version__}"),
+        ("device", str(jax.devices()[0].device_kind))], header=("setting", "value"))
+    report.heading("Timings")
+    report.table(clock.timings, header=("step", "time"))
+    report.heading("Files")
+    report.links(files)
+    report.write(os.path.join(out, "report.html"))
+    for note in notes:
+        print(note, file=sys.stderr)
+    print(f"Run folder: {out} (open {os.path.join(out, 'report.html')})")
+    return 1 if save_failed else 0
+
+
+class _Clock:
+    """Wall-clock time of each step of a run."""
+
+    def __init__(self):
+        self.started = self.last = time.perf_counter()
+        self.timings = []
+
+    def lap(self, step):
+        now = time.perf_counter()
+        self.timings.append((step, f"{now - self.last:.2f} s"))
+        self.last = now
+
+
+def _fit_with_doctor(model, data, args):
+    """Fits with the usual display; returns the History and the doctor's warning messages.
+
+    Warnings are recorded and still shown as they happen, so the user sees the doctor's
+    findings before the progress bars, as with a plain `fit()`.
+    """
+    from gazelle.training.diagnostics import DoctorWarning
+    findings = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", DoctorWarning)
+        show = warnings.showwarning
+
+        def record(message, category, *rest, **kwargs):
+            if issubclass(category, DoctorWarning):
+                findings.append(str(message))
+            show(message, category, *rest, **kwargs)
+
+        warnings.showwarning = record  # catch_warnings puts the original back
+        history = model.fit(data["x_train"], data["y_train"], epochs=args.epochs,
+                            batch_size=args.batch_size,
+                            validation_data=(data["x_valid"], data["y_valid"]))
+    return history, findings
+
+
+def _test_metrics(model, data, batch_size, regression):
+    """Evaluates on the test set and prints the result; returns `(rows, predictions)`."""
+    scores = model.evaluate(data["x_test"], data["y_test"], batch_size=batch_size, verbose=0)
+    scores = [float(s) for s in np.atleast_1d(scores)]
+    y_pred = np.asarray(model.predict(data["x_test"], batch_size=batch_size))
+    rows = [("test loss", f"{scores[0]:.4f}")]
+    if not regression:
+        rows.append(("test accuracy", f"{scores[1]:.4f}"))
+        print(f"test loss: {scores[0]:.4f} - test accuracy: {scores[1]:.4f}")
+        return rows, y_pred
+    y_true, y_hat = data["y_test"] * _TARGET_SCALE, y_pred.reshape(-1) * _TARGET_SCALE
+    r2 = 1 - np.sum((y_true - y_hat) ** 2) / np.sum((y_true - y_true.mean()) ** 2)
+    rows += [("test RMSE", f"${math.sqrt(scores[0]) * _TARGET_SCALE:,.0f}"),
+             ("test MAE", f"${np.mean(np.abs(y_true - y_hat)):,.0f}"),
+             ("test R²", f"{r2:.4f}")]
+    print(f"test loss (mse): {scores[0]:.4f} - test RMSE: {rows[1][1]}")
+    return rows, y_pred
+
+
+def write_plots(out, history, data, y_pred, regression):
+    """Writes the run's PNGs; returns `(name, heading, caption)` per image and a note or None."""
+    try:
+        from gazelle.utils import plotting
+        plt = plotting.get_pyplot()
+    except ImportError as e:
+        return [], f"Plots were skipped: {e}"
+    images = []
+
+    def plot(name, heading, caption, make):
+        plt.close(make(os.path.join(out, name)))
+        images.append((name, heading, caption))
+
+    plot("learning_curves.png", "Learning curves", "Loss and metrics per epoch",
+         lambda p: plotting.plot_history(history, ylim=None if regression else (0, 1), path=p))
+    if regression:
+        plot("predictions_vs_true.png", "Predictions vs. true values",
+             "Test set: predicted vs. true median house value (in $100,000)",
+             lambda p: plotting.plot_predictions_vs_true(data["y_test"], y_pred, path=p))
+        return images, None
+    labels = y_pred.argmax(axis=1)
+    n = min(32, len(labels))
+    plot("samples.png", "Sample predictions",
+         f"The first {n} test images with the predicted class; mistakes in red, with the true "
+         "class", lambda p: plotting.plot_images(
+             data["x_test_raw"][:n], data["y_test"][:n], data["class_names"],
+             n_rows=math.ceil(n / 8), n_cols=min(8, n), y_pred=labels[:n], path=p))
+    plot("confusion_matrix.png", "Confusion matrix",
+         "Test set: rows are the true classes, columns the predicted ones",
+         lambda p: plotting.plot_confusion_matrix(data["y_test"], labels, data["class_names"],
+                                                  path=p))
+    return images, None
+
+
+def _report_head(title, command, notes, metrics, history, images, findings, doctor, summary):
+    """The report's results: command, notes, metrics, plots, doctor and model summary."""
+    from gazelle.utils.report import HtmlReport
+    report = HtmlReport(title)
+    report.preformatted(command)
+    if notes:
+        report.items(notes, warning=True)
+    report.heading("Test metrics")
+    report.table(metrics, header=("metric", "value"))
+    report.heading("Last epoch")
+    report.table([(k, f"{v[-1]:.4f}") for k, v in history.history.items() if len(v)],
+                 header=("log", "value"))
+    for name, heading, caption in images:
+        report.heading(heading)
+        report.image(name, caption)
+    report.heading("Training doctor")
+    if findings:
+        report.items(findings, warning=True)
+    else:
+        report.text("No findings: the doctor saw nothing wrong with the inputs or the training.")
+    if doctor:
+        report.preformatted(doctor)
+    report.heading("Model summary")
+    report.preformatted(summary)
+    return report

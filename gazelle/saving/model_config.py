@@ -1,0 +1,436 @@
+"""Model configs in Keras 3's layout, and layers/models rebuilt from them. [side: stdlib,
+numpy, gazelle.saving; gazelle.layers/models lazily]
+
+`serialize_layer` writes what Keras 3 writes into `config.json`: a Sequential as its
+`layers` list (InputLayer first) plus `build_input_shape`; a Functional model as its
+`layers`, each with `inbound_nodes` whose tensors are `__keras_tensor__` references
+`[layer name, node index, tensor index]`, plus `input_layers`/`output_layers`.
+`deserialize_layer` reads that (and tf.keras 2's older node format) back. `layer_order`
+is Keras's order of a Functional model's layers (by depth, then by first visit), which
+names the weight groups of a `.keras` file.
+"""
+import inspect
+
+from gazelle.saving import registry
+from gazelle.saving.serialization import (
+    decode_special, resolve_custom_in, serialize_keras_object)
+
+# Keras-only arguments a config may carry; dropped when they hold these (default) values.
+_FALSY = (None, False, 0, "", (), [], {})
+_INPUT_SHAPE_ARGS = ("batch_input_shape", "input_shape", "input_dim", "batch_size")
+
+
+def _models():
+    from gazelle import models
+    return models
+
+
+def _input_layer_cls():
+    from gazelle.layers.core import InputLayer
+    return InputLayer
+
+
+def _policy(name):
+    return {"module": "keras", "class_name": "DTypePolicy", "config": {"name": name},
+            "registered_name": None}
+
+
+# -- writing ---------------------------------------------------------------------------
+def _class_entry(layer):
+    cls = type(layer)
+    models = _models()
+    builtin = cls.__module__.startswith("gazelle.")
+    if builtin and registry.get_registered_name(cls) == cls.__name__:
+        if cls is models.Functional:
+            return "keras.src.models.functional", "Functional"
+        module = "keras" if issubclass(cls, models.Model) else "keras.layers"
+        return module, None
+    module = cls.__module__
+    return (None if module == "__main__" else module), registry.get_registered_name(cls)
+
+
+def _build_config(layer):
+    shapes = getattr(layer, "_build_shapes", None)
+    if not layer.built or not shapes:
+        return None
+    return {"input_shape": list(shapes[0]) if len(shapes) == 1 else [list(s) for s in shapes]}
+
+
+def serialize_layer(layer, in_model=False):
+    """Keras 3's config entry for `layer` (a model's entry holds its layers' entries).
+
+    Args:
+        layer: a Layer, Sequential or Functional model.
+        in_model: whether the entry goes inside a model with an InputLayer (then
+            `batch_input_shape` & co. are left out, as Keras 3 does).
+    """
+    models = _models()
+    input_layer = _input_layer_cls()
+    if isinstance(layer, models.Sequential):
+        config = _sequential_config(layer)
+    elif isinstance(layer, models.Functional):
+        config = _functional_config(layer)
+    else:
+        config = dict(layer.get_config())
+        if isinstance(layer, input_layer):
+            config = {"batch_shape": config.get("batch_shape"), "dtype": config.get("dtype"),
+                      "sparse": False, "ragged": False, "name": layer.name, "optional": False}
+        else:
+            if isinstance(config.get("dtype"), str):
+                config["dtype"] = _policy(config["dtype"])
+            if in_model:
+                for key in _INPUT_SHAPE_ARGS:
+                    config.pop(key, None)
+    module, registered = _class_entry(layer)
+    entry = {"module": module, "class_name": type(layer).__name__,
+             "config": serialize_keras_object(config), "registered_name": registered}
+    if isinstance(layer, models.Functional):
+        entry["build_config"] = {"input_shape": None}
+    elif not isinstance(layer, input_layer):
+        build = _build_config(layer)
+        if build is not None:
+            entry["build_config"] = build
+    if isinstance(layer, models.Model):
+        from gazelle.saving.compile_config import compile_config
+        entry["compile_config"] = compile_config(layer) or {}
+    return entry
+
+
+def _sequential_config(model):
+    layers = []
+    if model._input_layer is not None:
+        layers.append(serialize_layer(model._input_layer))
+    layers.extend(serialize_layer(layer, in_model=model._input_layer is not None)
+                  for layer in model.layers)
+    config = {"name": model.name, "trainable": model.trainable, "dtype": _policy(model.dtype),
+              "layers": layers}
+    if model.built:
+        config["build_input_shape"] = list(model._batch_input)
+    return config
+
+
+def _graph(model):
+    """Keras's traversal of a Functional graph: nodes, layer order and node re-indexing."""
+    input_layer = _input_layer_cls()
+    finished, nodes, first_visit = set(), [], {}
+
+    def visit(tensor):
+        node = tensor.node
+        if id(node) in finished:
+            return
+        first_visit.setdefault(id(node.layer), (len(first_visit), node.layer))
+        if not isinstance(node.layer, input_layer):
+            for t in node.input_tensors:
+                visit(t)
+        finished.add(id(node))
+        nodes.append(node)
+
+    for t in model._output_tensors:
+        visit(t)
+    node_depth, layer_depth = {}, {}
+    in_graph = {id(n) for n in nodes}
+    for node in reversed(nodes):
+        depth = max(node_depth.setdefault(id(node), 0), layer_depth.get(id(node.layer), 0))
+        layer_depth[id(node.layer)] = node_depth[id(node)] = depth
+        for t in node.input_tensors:
+            if id(t.node) in in_graph:
+                node_depth[id(t.node)] = max(depth + 1, node_depth.get(id(t.node), 0))
+    for t in model._input_tensors:          # inputs the outputs do not use
+        if id(t.node.layer) not in layer_depth:
+            layer_depth[id(t.node.layer)] = 0
+            first_visit[id(t.node.layer)] = (-1, t.node.layer)
+            nodes.append(t.node)
+            in_graph.add(id(t.node))
+    layers = sorted((layer for _, layer in first_visit.values()),
+                    key=lambda layer: (-layer_depth[id(layer)], first_visit[id(layer)][0]))
+    node_index = {}
+    for layer in layers:
+        kept = 0
+        for node in layer._inbound_nodes:
+            if id(node) in in_graph:
+                node_index[id(node)] = kept
+                kept += 1
+    return layers, node_index
+
+
+def layer_order(model):
+    """A model's layers in Keras 3's `model.layers` order (Functional: by graph depth)."""
+    if isinstance(model, _models().Functional):
+        return _graph(model)[0]
+    return list(model.layers)
+
+
+def _functional_config(model):
+    from gazelle.core import symbolic
+    layers, node_index = _graph(model)
+
+    def history(t):
+        return [t.node.layer.name, node_index[id(t.node)], t.index]
+
+    def tensor_ref(x):
+        if symbolic.is_symbolic(x):
+            return {"class_name": "__keras_tensor__",
+                    "config": {"shape": list(x.shape), "dtype": x.dtype,
+                               "keras_history": history(x)}}
+        if isinstance(x, (list, tuple)):
+            return [tensor_ref(v) for v in x]
+        if isinstance(x, dict):
+            return {k: tensor_ref(v) for k, v in x.items()}
+        return serialize_keras_object(x)
+
+    entries = []
+    for layer in layers:
+        entry = serialize_layer(layer, in_model=True)
+        entry["name"] = layer.name
+        entry["inbound_nodes"] = [
+            {"args": tensor_ref(list(node.args)), "kwargs": tensor_ref(dict(node.kwargs))}
+            for node in layer._inbound_nodes
+            if id(node) in node_index and not isinstance(layer, _input_layer_cls())]
+        entries.append(entry)
+
+    def structure(struct):
+        if symbolic.is_symbolic(struct):
+            return history(struct)
+        if isinstance(struct, dict):
+            return {k: structure(v) for k, v in struct.items()}
+        return [structure(v) for v in struct]
+
+    return {"name": model.name, "trainable": model.trainable, "layers": entries,
+            "input_layers": structure(model._inputs_struct),
+            "output_layers": structure(model._outputs_struct)}
+
+
+# -- reading ---------------------------------------------------------------------------
+def _accepted_args(cls):
+    """Keyword arguments `cls(...)` accepts, following `**kwargs` up to Layer; None: any."""
+    from gazelle.layers.layer import Layer
+    names = set()
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        params = inspect.signature(init).parameters.values()
+        names |= {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+        if klass is Layer or not any(p.kind == p.VAR_KEYWORD for p in params):
+            return names - {"self"}
+    return None
+
+
+def clean_config(cls, config, what):
+    """Drops Keras-only arguments that hold default values; refuses others gazelle lacks.
+
+    A class with its own `from_config` may consume extra keys, so for it unknown keys
+    with non-default values are passed on instead of refused.
+    """
+    from gazelle.layers.layer import Layer
+    accepted = _accepted_args(cls)
+    if accepted is None:
+        return config
+    own_from_config = cls.from_config.__func__ is not Layer.from_config.__func__
+    out = {}
+    for key, value in config.items():
+        default = any(value is v or (type(value) is type(v) and value == v) for v in _FALSY)
+        if key in accepted or (own_from_config and not default):
+            out[key] = value
+        elif not default:
+            raise ValueError(
+                f"{what}: argument {key!r}={value!r} is not supported by gazelle's "
+                f"{cls.__name__}. Supported arguments: {sorted(accepted)}.")
+    return out
+
+
+def _prepare(config, custom_objects, safe_mode, what):
+    config = decode_special(dict(config), safe_mode, where=what)
+    dtype = config.get("dtype")
+    if isinstance(dtype, dict):      # Keras 3 DTypePolicy
+        config["dtype"] = (dtype.get("config") or {}).get("name", "float32")
+    return resolve_custom_in(config, custom_objects, safe_mode)
+
+
+def lookup_layer_class(config, custom_objects=None):
+    """The class a layer entry names: user objects first, then the built-in table."""
+    class_name = config.get("class_name")
+    if not isinstance(class_name, str):
+        raise ValueError(f"A layer entry needs a string 'class_name'; received {config!r:.200}.")
+    cls = registry.custom_lookup([config.get("registered_name"), class_name], custom_objects)
+    if cls is None:
+        builtins = registry.builtin_layers()
+        cls = builtins.get(class_name)
+        if cls is None:
+            raise ValueError(
+                f"Unknown layer: {class_name!r}. Pass custom layers with "
+                "`custom_objects={'" + class_name + "': " + class_name + "}` or register them "
+                f"with `@keras.saving.register_keras_serializable()`. Built-in layers: "
+                f"{sorted(builtins)}.")
+    from gazelle.layers.layer import Layer
+    if not (inspect.isclass(cls) and issubclass(cls, Layer)):
+        raise ValueError(f"{class_name!r} names {cls!r}, which is not a Layer class.")
+    return cls
+
+
+def deserialize_layer(config, custom_objects=None, safe_mode=True, build=True):
+    """Builds a layer or model from its Keras 3 (or tf.keras 2) config entry.
+
+    Args:
+        config: `{"class_name", "config", ...}` as written by `serialize_layer`.
+        custom_objects: optional dict of user classes and functions.
+        safe_mode: refuse Python lambdas in the config. Defaults to `True`.
+        build: build the layer from the entry's `build_config` (not needed inside a
+            model, which builds its layers). Defaults to `True`.
+    """
+    if not isinstance(config, dict):
+        raise TypeError(f"A layer entry must be a dict; received {type(config).__name__}.")
+    cls = lookup_layer_class(config, custom_objects)
+    raw = config.get("config")
+    name = raw.get("name") if isinstance(raw, dict) else None
+    what = f"Layer {name!r} ({config['class_name']})"
+    if not isinstance(raw, (dict, list)):
+        raise ValueError(f"{what}: 'config' must be a dict; received {raw!r:.200}.")
+    models = _models()
+    if isinstance(raw, list):                       # Keras 2.2: a Sequential is a list
+        raw = {"layers": raw}
+    if issubclass(cls, models.Sequential):
+        layer = sequential_from_config(cls, raw, custom_objects, safe_mode)
+    elif issubclass(cls, models.Functional) or "input_layers" in raw and issubclass(
+            cls, models.Model):
+        layer = functional_from_config(raw, custom_objects, safe_mode)
+    else:
+        inner = clean_config(cls, _prepare(raw, custom_objects, safe_mode, what), what)
+        if "custom_objects" in inspect.signature(cls.from_config).parameters:
+            layer = cls.from_config(inner, custom_objects=registry.all_custom_objects(
+                custom_objects))
+        else:
+            layer = cls.from_config(inner)
+    build_config = config.get("build_config")
+    if build and isinstance(build_config, dict) and not layer.built:
+        shape = build_config.get("input_shape")
+        if shape is not None:
+            _build(layer, shape)
+    return layer
+
+
+def _is_shape(s):
+    return isinstance(s, (list, tuple)) and all(d is None or isinstance(d, int) for d in s)
+
+
+def _build(layer, shape):
+    if isinstance(layer, _models().Model):
+        layer.build(tuple(shape) if _is_shape(shape) else [tuple(s) for s in shape])
+    else:
+        layer._maybe_build([tuple(shape)] if _is_shape(shape) else [tuple(s) for s in shape])
+
+
+def sequential_from_config(cls, config, custom_objects=None, safe_mode=True):
+    """A `cls` (Sequential) model from Keras 3's Sequential config (or tf.keras 2's)."""
+    model = cls(name=config.get("name"), trainable=config.get("trainable", True))
+    entries = config.get("layers") or []
+    for entry in entries:
+        model.add(deserialize_layer(entry, custom_objects, safe_mode, build=False))
+    shape = config.get("build_input_shape")
+    if not model.built and _is_shape(shape) and model.layers:
+        model.build(tuple(shape))
+    return model
+
+
+def functional_from_config(config, custom_objects=None, safe_mode=True):
+    """A Functional model from Keras 3's functional config (or tf.keras 2's node format)."""
+    import jax
+
+    from gazelle.core import symbolic
+    input_layer = _input_layer_cls()
+    created, outputs, pending = {}, {}, []
+    for entry in config.get("layers") or []:
+        layer = deserialize_layer(entry, custom_objects, safe_mode, build=False)
+        name = entry.get("name", layer.name)
+        if name in created:
+            raise ValueError(f"Two layers are named {name!r} in the functional config.")
+        created[name] = layer
+        outputs[name] = [[layer.output]] if isinstance(layer, input_layer) else []
+        pending.append((name, layer, list(entry.get("inbound_nodes") or [])))
+
+    def ref(history):
+        name, node_index, tensor_index = history[0], history[1], history[2]
+        if name not in outputs:
+            raise ValueError(f"A node refers to layer {name!r}, which is not in the config.")
+        return outputs[name][node_index][tensor_index]
+
+    def ready(history):
+        return history[0] in outputs and len(outputs[history[0]]) > history[1]
+
+    def tensors(value, check):
+        if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
+            history = value["config"]["keras_history"]
+            return ready(history) if check else ref(history)
+        if isinstance(value, list):
+            items = [tensors(v, check) for v in value]
+            return all(items) if check else items
+        if isinstance(value, dict):
+            items = {k: tensors(v, check) for k, v in value.items()}
+            return all(items.values()) if check else items
+        return True if check else value
+
+    def as_call(node):
+        if isinstance(node, dict):                  # Keras 3
+            return node.get("args") or [], node.get("kwargs") or {}
+        refs = [{"class_name": "__keras_tensor__", "config": {"keras_history": h[:3]}}
+                for h in node]                      # tf.keras 2: [[name, node, tensor, kwargs]]
+        kwargs = node[0][3] if node and len(node[0]) > 3 else {}
+        return [refs[0] if len(refs) == 1 else refs], kwargs or {}
+
+    progress = True
+    while progress:
+        progress = False
+        for name, layer, nodes in pending:
+            while nodes:
+                args, kwargs = as_call(nodes[0])
+                if not tensors([args, kwargs], check=True):
+                    break
+                args, kwargs = tensors([args, kwargs], check=False)
+                kwargs = {k: v for k, v in kwargs.items()
+                          if not (k == "mask" and v is None) and not (k == "training" and not v)}
+                kwargs = resolve_custom_in(decode_special(kwargs, safe_mode), custom_objects,
+                                           safe_mode)
+                out = layer(*args, **kwargs)
+                outputs[name].append(jax.tree_util.tree_leaves(out, is_leaf=symbolic.is_symbolic))
+                nodes.pop(0)
+                progress = True
+    stuck = [name for name, _, nodes in pending if nodes]
+    if stuck:
+        raise ValueError(f"Cannot rebuild the functional model: the inputs of layers {stuck} "
+                         "are never produced.")
+
+    def structure(spec):
+        if isinstance(spec, list) and len(spec) >= 3 and isinstance(spec[0], str):
+            return ref(spec)
+        if isinstance(spec, dict):
+            return {k: structure(v) for k, v in spec.items()}
+        if isinstance(spec, list):
+            return [structure(v) for v in spec]
+        raise ValueError(f"Invalid input_layers/output_layers entry: {spec!r:.200}.")
+
+    inputs = structure(config.get("input_layers") or [])
+    outputs_ = structure(config.get("output_layers") or [])
+    return _models().Functional(inputs, outputs_, name=config.get("name"),
+                                trainable=config.get("trainable", True))
+
+
+def model_from_config(config, custom_objects=None, safe_mode=True):
+    """Instantiates a Keras model from its config (Keras 3's or tf.keras 2's layout).
+
+    Args:
+        config: Configuration dictionary: `{"class_name": ..., "config": ...}`.
+        custom_objects: Optional dictionary mapping names (strings) to custom classes or
+            functions to be considered during deserialization.
+        safe_mode: refuse Python lambdas (bytecode) in the config. Defaults to `True`.
+
+    ```python
+    config = model.get_config()   # or json.loads(model.to_json())
+    clone = keras.models.model_from_config({"class_name": "Sequential", "config": config})
+    ```
+    """
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise TypeError("model_from_config: `config` must be a dict with 'class_name' and "
+                        f"'config' keys; received {type(config).__name__}. If you have a "
+                        "model.get_config() dict, wrap it: {'class_name': 'Sequential', "
+                        "'config': config}.")
+    return deserialize_layer(config, custom_objects, safe_mode)
