@@ -212,7 +212,11 @@ class Trainer:
         val_bs = _batch_size(validation_batch_size or batch_size, "validation_batch_size")
 
         model.stop_training = False
+        model._initial_epoch = None
         cb.on_train_begin()
+        # A callback restoring a backup (BackupAndRestore) says where to resume, as in Keras.
+        if model._initial_epoch is not None:
+            initial_epoch = model._initial_epoch
         epoch_logs = {}
         for epoch in range(initial_epoch, epochs):
             cb.on_epoch_begin(epoch)
