@@ -18,6 +18,14 @@ from gazelle.core.variables import StatelessScope, Variable
 from gazelle.random import SeedGenerator
 
 _TRAINING = contextvars.ContextVar("gazelle_training", default=None)
+# Bumped whenever any layer gains or loses a tracked attribute; `_tracked` caches its walk
+# until then (predict on one sample would otherwise spend most of its time walking).
+_STRUCTURE_VERSION = [0]
+_UNTRACKED = frozenset({"_own_losses", "_inbound_nodes", "_outbound_nodes", "_tracked_cache"})
+
+
+def structure_changed():
+    _STRUCTURE_VERSION[0] += 1
 _CALL_CONTEXT_DEPTH = contextvars.ContextVar("gazelle_call_depth", default=0)
 
 
@@ -115,8 +123,17 @@ class Layer:
         return self._dtype
 
     # -- tracking ----------------------------------------------------------------
+    def __setattr__(self, name, value):
+        if name not in _UNTRACKED and isinstance(
+                value, (Variable, Layer, SeedGenerator, list, tuple, dict)):
+            structure_changed()
+        object.__setattr__(self, name, value)
+
     def _tracked(self):
         """Variables, SeedGenerators and sublayers found in attributes, in order, once each."""
+        cache = self.__dict__.get("_tracked_cache")
+        if cache is not None and cache[0] == _STRUCTURE_VERSION[0]:
+            return list(cache[1])
         found, seen = [], set()
 
         def visit(obj, depth):
@@ -132,9 +149,10 @@ class Layer:
                     visit(item, depth + 1)
 
         for key, value in vars(self).items():
-            if key not in ("_inbound_nodes", "_outbound_nodes"):
+            if key not in _UNTRACKED:
                 visit(value, 0)
-        return found
+        self.__dict__["_tracked_cache"] = (_STRUCTURE_VERSION[0], found)
+        return list(found)
 
     @property
     def _layers(self):
@@ -236,6 +254,7 @@ class Layer:
         # Keep weights created through add_weight in a list attribute so they are tracked
         # even when the caller does not store them.
         self.__dict__.setdefault("_added_weights", []).append(variable)
+        structure_changed()
         return variable
 
     def count_params(self):

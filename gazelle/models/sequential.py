@@ -1,7 +1,7 @@
 """Sequential: a plain stack of layers. [L3]"""
 from gazelle.core import symbolic
 from gazelle.layers.core import InputLayer
-from gazelle.layers.layer import Layer
+from gazelle.layers.layer import Layer, structure_changed
 from gazelle.models.model import Model
 
 
@@ -60,6 +60,7 @@ class Sequential(Model):
                 f"All layers added to a Sequential model should have unique names. Name "
                 f"'{layer.name}' is already the name of a layer in this model.")
         self._stack.append(layer)
+        structure_changed()
         if self.built:
             self._build_layer(layer, self._stack[-2].output_shape if len(self._stack) > 1
                               else self._batch_input)
@@ -71,6 +72,7 @@ class Sequential(Model):
         if not self._stack:
             raise TypeError("There are no layers in the model.")
         layer = self._stack.pop()
+        structure_changed()
         if not self._stack and self._input_layer is None:
             self.built = False
         return layer

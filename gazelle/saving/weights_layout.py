@@ -23,7 +23,8 @@ from gazelle.saving import model_config
 
 # Model attributes that are not sublayers to save (the walk reaches them another way).
 _SKIP_ATTRS = {"_stack", "_input_layer", "_operations", "_layers", "_inbound_nodes",
-               "_trainer", "optimizer", "history", "_added_weights"}
+               "_trainer", "optimizer", "history", "_added_weights", "_tracked_cache",
+               "_predict_steps", "_own_losses"}
 
 
 def keras_snake(name):
