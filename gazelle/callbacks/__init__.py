@@ -1,4 +1,5 @@
 """Callbacks: objects whose hooks `fit`, `evaluate` and `predict` call. [side: stdlib, numpy, gazelle.utils]"""
+from gazelle.callbacks.backup_and_restore import BackupAndRestore as BackupAndRestore
 from gazelle.callbacks.callback import Callback as Callback
 from gazelle.callbacks.callback import CallbackList as CallbackList
 from gazelle.callbacks.csv_logger import CSVLogger as CSVLogger
@@ -13,6 +14,6 @@ from gazelle.callbacks.tensorboard import TensorBoard as TensorBoard
 from gazelle.callbacks.terminate_on_nan import TerminateOnNaN as TerminateOnNaN
 
 __all__ = [
-    "CSVLogger", "Callback", "CallbackList", "EarlyStopping", "History", "LambdaCallback",
+    "BackupAndRestore", "CSVLogger", "Callback", "CallbackList", "EarlyStopping", "History", "LambdaCallback",
     "LearningRateScheduler", "ModelCheckpoint", "ProgbarLogger", "ReduceLROnPlateau", "TensorBoard", "TerminateOnNaN",
 ]

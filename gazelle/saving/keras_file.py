@@ -11,6 +11,7 @@ import datetime
 import io
 import json
 import zipfile
+import zlib
 
 import h5py
 
@@ -29,6 +30,10 @@ MAX_TOTAL_BYTES = 16 * 2**30
 # uncompressed; JSON deflates about 10x).
 MAX_COMPRESSION_RATIO = 100
 BOMB_FLOOR_BYTES = 2**20
+# What zipfile raises for a damaged archive or member (bad CRC or header, cut-short or
+# invalid deflate data, an encrypted member, an unknown compression method).
+_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError,
+               NotImplementedError, RuntimeError)
 
 
 def _json_default(obj):
@@ -80,7 +85,7 @@ class Archive:
         self.filename = filename
         try:
             self._zip = zipfile.ZipFile(io.BytesIO(data))
-        except zipfile.BadZipFile as e:
+        except _ZIP_ERRORS as e:
             raise ValueError(f"Cannot load '{filename}': not a valid .keras (zip) file "
                              f"({e}).") from None
         infos = self._zip.infolist()
@@ -119,8 +124,11 @@ class Archive:
         limit = min(limit or MAX_TOTAL_BYTES, MAX_TOTAL_BYTES - self._read_so_far)
         if info.file_size > limit:
             self._reject(f"member '{name}' declares {info.file_size} bytes (limit {limit})")
-        with self._zip.open(info) as member:
-            data = member.read(limit + 1)
+        try:
+            with self._zip.open(info) as member:
+                data = member.read(limit + 1)
+        except _ZIP_ERRORS as e:
+            self._reject(f"member '{name}' is damaged ({type(e).__name__}: {e})")
         if len(data) > limit:
             self._reject(f"member '{name}' is larger than its limit of {limit} bytes")
         self._read_so_far += len(data)
@@ -129,8 +137,8 @@ class Archive:
     def read_json(self, name):
         try:
             return json.loads(self.read(name, MAX_CONFIG_BYTES).decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            self._reject(f"'{name}' is not valid JSON ({e})")
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+            self._reject(f"'{name}' is not valid JSON ({type(e).__name__}: {e})")
 
     def open_weights(self):
         """The weights as an open read-only h5py File (in memory), or None if absent."""

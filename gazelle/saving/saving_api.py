@@ -134,11 +134,19 @@ def _open_h5(path):
         raise ValueError(f"Cannot load '{path}': not a readable HDF5 file ({e}).") from None
 
 
+# What building a model from a file's content raises when the content is wrong: bad
+# values reach layer code (TypeError, AttributeError, IndexError, ZeroDivisionError, ...),
+# and h5py reports a damaged HDF5 structure as OSError or RuntimeError (RecursionError,
+# from JSON nested too deep, is a RuntimeError too).
+_CONTENT_ERRORS = (ValueError, TypeError, LookupError, AttributeError, ArithmeticError,
+                   OSError, RuntimeError)
+
+
 def _wrap(path, fn, *args):
-    """Runs `fn`; a ValueError/TypeError/KeyError from the file's content names the file."""
+    """Runs `fn`; an error caused by the file's content becomes a ValueError naming the file."""
     try:
         return fn(*args)
-    except (ValueError, TypeError, KeyError) as e:
+    except _CONTENT_ERRORS as e:
         if str(e).startswith(("Cannot load", "File not found")):
             raise
         raise ValueError(f"Cannot load '{path}': {e}") from e
