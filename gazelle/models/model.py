@@ -79,7 +79,7 @@ class Model(Layer):
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
-            validation_batch_size=None, validation_freq=1, **kwargs):
+            validation_batch_size=None, validation_freq=1, doctor=None, **kwargs):
         """Trains the model for a fixed number of epochs.
 
         Args:
@@ -96,6 +96,9 @@ class Model(Layer):
             steps_per_epoch: batches per epoch (default: all the data). Each epoch then
                 trains on the first `steps_per_epoch` batches of that epoch's shuffle.
             validation_steps: batches of validation data evaluated per epoch.
+            doctor: gazelle only. `False` turns off the training doctor's warnings for
+                this call, `True` turns them on; `None` (default) follows
+                `keras.doctor.enable()`/`disable()`.
 
         Returns:
             A `History`; `history.history` maps each metric to its per-epoch values.
@@ -115,9 +118,35 @@ class Model(Layer):
         history = trainer.fit(x, y, batch_size, epochs, verbose, callbacks, validation_split,
                               validation_data, shuffle, class_weight, sample_weight,
                               initial_epoch, validation_batch_size, validation_freq,
-                              steps_per_epoch, validation_steps)
+                              steps_per_epoch, validation_steps, doctor=doctor)
         self.history = history
         return history
+
+    def find_learning_rate(self, x, y, batch_size=32, start_lr=1e-7, end_lr=10.0,
+                           num_steps=200, stop_factor=4.0, seed=None):
+        """Learning-rate range test: trains a copy with an exponentially growing rate.
+
+        The model's weights and optimizer state are left as they were. gazelle only.
+
+        Args:
+            x, y: training data and targets (numpy arrays).
+            batch_size: samples per step (default 32).
+            start_lr: learning rate of the first step (default 1e-7).
+            end_lr: learning rate of the last step (default 10.0).
+            num_steps: number of steps, each at a larger rate (default 200).
+            stop_factor: the curve ends where the smoothed loss exceeds this multiple of
+                its minimum (default 4.0).
+            seed: seed for the batch order (default None: from the global seed).
+
+        Returns:
+            `LRFinderResult(lrs, losses, suggested_lr)`; `suggested_lr` is the rate of the
+            lowest smoothed loss divided by 10.
+        """
+        from gazelle.training import diagnostics
+        return diagnostics.find_learning_rate(
+            self._require_compiled("find_learning_rate"), x, y, batch_size=batch_size,
+            start_lr=start_lr, end_lr=end_lr, num_steps=num_steps, stop_factor=stop_factor,
+            seed=seed)
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  steps=None, callbacks=None, return_dict=False, **kwargs):

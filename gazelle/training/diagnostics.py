@@ -1,31 +1,126 @@
-"""Host-side checks that explain bad input and failing training. [L4: numpy, stdlib]
+"""The training doctor's checks: they explain bad input and failing training. [L4: jax,
+numpy, stdlib, gazelle.core, gazelle.random, gazelle.training]
 
-They run before the first compile (cheap numpy over the data, or a sample of it) or on
-the logs the trainer already fetched at chunk boundaries, so they cost nothing per step.
-Errors are ValueErrors that say what was seen, why it breaks training and what to do;
-softer findings are `DoctorWarning`s, which users can filter.
+Everything here runs on the host, outside the compiled steps, so it costs nothing per
+step: checks over the data (or a sample of it) before the first compile, checks of the
+logs and per-step losses the trainer already fetches once per chunk, and two extra
+measurements taken only when a finding needs them (layer gradient norms on one batch,
+at most once per epoch; the fraction of dead ReLU units, one forward pass).
+
+Label/loss mismatches that a compiled gather would silently clamp are ValueErrors, always.
+Everything else is a `Finding`; during `fit` each is reported once as a `DoctorWarning`
+that says what was seen, why it hurts and what to do. Models are inspected duck-typed
+(this tier never imports layers/ or models/).
 """
+import dataclasses
+import math
+import os
+import sys
 import warnings
+from typing import NamedTuple
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
+from gazelle import random as grandom
+from gazelle.core.variables import Variable
+from gazelle.training import data as data_mod
 from gazelle.training.compile_utils import loss_name
 
 _SPARSE = {"sparse_categorical_crossentropy", "SparseCategoricalCrossentropy"}
 _CATEGORICAL = {"categorical_crossentropy", "CategoricalCrossentropy"}
-_SAMPLE = 2048
+_SAMPLE = 2048                  # rows of x/y the data checks look at
+_MIN_STEPS = 50                 # steps of training before "not learning" is judged
+_DEEP = 6                       # layers with weights from which a model counts as deep
+_PROBE = 256                    # samples in the extra gradient / dead-ReLU measurements
+_REGRESSION = {"mean_squared_error", "mean_absolute_error", "huber", "log_cosh",
+               "mean_squared_logarithmic_error"}
+_PROBABILITY = {"sparse_categorical_crossentropy", "categorical_crossentropy",
+                "binary_crossentropy"}
+_SHAPE_ONLY = {"Dropout", "Flatten", "Reshape", "GaussianNoise", "GaussianDropout",
+               "AlphaDropout", "Identity", "ActivityRegularization"}
+# Output/loss mismatches found before fit: their symptoms (not learning) go unreported.
+_SETUP = {"softmax_from_logits", "logits_without_from_logits", "regression_loss_on_classifier"}
+_PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+_state = {"enabled": True}
 
 
 class DoctorWarning(UserWarning):
     """A finding of gazelle's training doctor (filter with `warnings.filterwarnings`)."""
 
 
+def set_enabled(enabled):
+    """Turns the doctor on or off for every later `fit` (see `gazelle.doctor`)."""
+    _state["enabled"] = bool(enabled)
+
+
+def is_enabled():
+    """Whether `fit` runs the doctor when called with `doctor=None`."""
+    return _state["enabled"]
+
+
+@dataclasses.dataclass
+class Finding:
+    """One thing the doctor noticed.
+
+    Args:
+        code: short identifier, e.g. `"unscaled_input"`; warning messages start with it.
+        severity: `"error"` (training cannot work), `"warning"` or `"info"`.
+        message: what was seen, why it hurts and what to do.
+        details: the numbers behind the message.
+    """
+    code: str
+    severity: str
+    message: str
+    details: dict = dataclasses.field(default_factory=dict)
+
+    def __str__(self):
+        return f"[{self.severity}] {self.code}: {self.message}"
+
+
+class Report(list):
+    """A list of `Finding`s that prints as a readable report."""
+
+    @property
+    def codes(self):
+        return [f.code for f in self]
+
+    def __str__(self):
+        if not self:
+            return "Doctor's report: no problems found."
+        head = f"Doctor's report: {len(self)} finding{'s' if len(self) > 1 else ''}"
+        return "\n".join([head] + [f"- {f}" for f in self])
+
+
+def _stacklevel():
+    """The stacklevel of the first frame outside gazelle (the user's fit() call)."""
+    frame, level = sys._getframe(2), 2
+    while frame is not None and frame.f_code.co_filename.startswith(_PKG_DIR):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def warn(finding):
+    warnings.warn(f"{finding.code}: {finding.message}", DoctorWarning, stacklevel=_stacklevel())
+
+
+# -- label errors (ValueErrors, with or without the doctor) ---------------------------------
 def check_labels(trainer, x, ys):
     """Label/loss mismatches that a compiled gather would silently clamp, per output."""
-    for spec, y, shape in zip(trainer.loss.specs, ys, trainer.y_pred_shapes):
+    for spec, fn, y, shape in zip(trainer.loss.specs, trainer.loss.fns, ys,
+                                  trainer.y_pred_shapes):
         if spec is not None and isinstance(y, np.ndarray):
             _check_output_labels(spec, y, shape)
+            name = _loss_kind(fn)[0]
+            if name in _REGRESSION and y.ndim == 1 and shape and len(shape) == 2 and \
+                    shape[-1] > 1:
+                raise ValueError(
+                    f"Loss '{loss_name(spec)}' compares y with the model's output element by "
+                    f"element, but y has shape {y.shape} and the model outputs "
+                    f"{shape[-1]} values per sample. For class labels use "
+                    "loss='sparse_categorical_crossentropy'; for regression give the last "
+                    "layer as many units as y has columns.")
 
 
 def _check_output_labels(loss_spec, y, pred_shape):
@@ -61,40 +156,647 @@ def _check_output_labels(loss_spec, y, pred_shape):
                 f"{n_classes} classes.")
 
 
-def check_input_scale(x, optimizer_name=None):
-    """Warns once when inputs look like raw pixels or unscaled features."""
+# -- what the model and loss are ------------------------------------------------------------
+def _loss_kind(fn):
+    """A compiled loss's function name and from_logits: ("mean_squared_error", False)."""
+    inner = getattr(fn, "fn", fn)
+    name = getattr(inner, "__name__", type(inner).__name__)
+    options = getattr(fn, "_fn_kwargs", {})
+    return name, bool(getattr(fn, "from_logits", options.get("from_logits", False)))
+
+
+def _is_sequential(model):
+    return any(c.__name__ == "Sequential" for c in type(model).__mro__)
+
+
+def _activation_of(layer):
+    """The name of the activation `layer` ends with ("linear" for none), "pass" for a
+    layer that only reshapes or drops, None when unknown."""
+    if _is_sequential(layer):
+        return _chain_activation(list(layer.layers)) if layer.layers else None
+    if type(layer).__name__ == "Softmax":
+        return "softmax"
+    activation = getattr(layer, "activation", None)
+    if callable(activation):
+        return getattr(activation, "__name__", None)
+    return "pass" if type(layer).__name__ in _SHAPE_ONLY else None
+
+
+def _chain_activation(layers):
+    for layer in reversed(layers):
+        name = _activation_of(layer)
+        if name != "pass":
+            return name
+    return None
+
+
+def _outputs(model):
+    """(output layer, its final activation name or None) per output; [] when opaque."""
+    tensors = getattr(model, "_output_tensors", None)
+    if tensors is not None:                                     # Functional
+        found = []
+        for t in tensors:
+            layer, name = t.node.layer, _activation_of(t.node.layer)
+            while name == "pass" and len(t.node.input_tensors) == 1:
+                t = t.node.input_tensors[0]
+                name = _activation_of(t.node.layer)
+            found.append((layer, None if name == "pass" else name))
+        return found
+    if _is_sequential(model) and model.layers:
+        return [(model.layers[-1], _chain_activation(list(model.layers)))]
+    return []
+
+
+def _even_sample(y):
+    """Every k-th row of a huge array (about 100k rows): cheap, and fair to sorted data."""
+    return y[::max(1, len(y) // (50 * _SAMPLE))]
+
+
+def _class_labels(name, y, units):
+    """Integer class labels for a classification loss, or None (regression, multi-label)."""
+    if not isinstance(y, np.ndarray) or y.size == 0:
+        return None
+    y = _even_sample(y)
+    if name == "sparse_categorical_crossentropy":
+        return y.reshape(-1).astype(np.int64)
+    if name == "categorical_crossentropy" and y.ndim >= 2 and y.shape[-1] > 1:
+        return y.reshape(-1, y.shape[-1]).argmax(axis=1)
+    if name == "binary_crossentropy" and units == 1 and np.isin(y, (0, 1)).all():
+        return y.reshape(-1).astype(np.int64)
+    return None
+
+
+def _learning_rate(optimizer):
+    try:
+        lr = optimizer.learning_rate
+        return float(np.asarray(lr.value if isinstance(lr, Variable) else lr))
+    except (TypeError, AttributeError, ValueError):
+        return None
+
+
+# -- checks before fit ------------------------------------------------------------------------
+def input_scale_findings(x, optimizer_name=None):
+    """Inputs far from unit scale: raw pixels, big features, columns of unequal scales."""
     for leaf in jax.tree_util.tree_leaves(x):
         if not isinstance(leaf, np.ndarray) or leaf.dtype.kind not in "uif" or leaf.size == 0:
             continue
         sample = leaf[:_SAMPLE].reshape(min(len(leaf), _SAMPLE), -1).astype(np.float32)
+        std = sample.std(axis=0)
         # Per-feature spread, not the max: standardized data has outliers of 5-10 std.
-        spread = float(sample.std(axis=0).max()) if len(sample) > 1 else 0.0
+        spread = float(std.max()) if len(sample) > 1 else 0.0
         peak = float(np.abs(sample).max())
         if spread > 10.0:
             kind = "image-like pixels" if leaf.dtype == np.uint8 or (
                 leaf.ndim >= 3 and peak <= 255.0) else "features"
-            warnings.warn(
+            return [Finding("unscaled_input", "warning",
                 f"Inputs look unscaled: {kind} of shape {leaf.shape} range up to {peak:g} "
                 f"(dtype {leaf.dtype}, largest per-feature std {spread:.3g}). Large inputs "
-                f"make gradients huge, so training with {optimizer_name or 'SGD'} can diverge (loss explodes, accuracy stays near "
-                "chance). Scale them first: x / 255.0 for pixels, or standardize features "
-                "(x - mean) / std, e.g. with sklearn's StandardScaler.",
-                DoctorWarning, stacklevel=5)   # points at the user's fit() call
-            return True
-    return False
+                f"make gradients huge, so training with {optimizer_name or 'SGD'} can diverge "
+                "(loss explodes, accuracy stays near chance). Scale them first: x / 255.0 for "
+                "pixels, or standardize features (x - mean) / std, e.g. with sklearn's "
+                "StandardScaler.",
+                {"shape": leaf.shape, "max": peak, "max_feature_std": spread})]
+        if leaf.ndim == 2 and len(sample) > 1:
+            # Mostly-constant columns (one-hot flags, image borders) have no scale to compare.
+            varied = (std > 0) & ((sample == np.median(sample, axis=0)).mean(axis=0) <= 0.5)
+            cols = np.flatnonzero(varied)
+            if len(cols) >= 2:
+                hi, lo = cols[std[cols].argmax()], cols[std[cols].argmin()]
+                ratio = float(std[hi] / std[lo])
+                if ratio > 100:
+                    return [Finding("feature_scales", "warning",
+                        f"Input features have very different scales: column {hi} has std "
+                        f"{std[hi]:.3g} but column {lo} has std {std[lo]:.3g} (ratio "
+                        f"{ratio:.0f}). Gradient descent then takes tiny steps along the "
+                        "large features and huge ones along the small, so it learns slowly "
+                        "or diverges. Standardize each column: (x - x.mean(axis=0)) / "
+                        "x.std(axis=0), or sklearn's StandardScaler.",
+                        {"column_high": int(hi), "column_low": int(lo), "ratio": ratio})]
+    return []
 
 
-def check_before_fit(model, trainer, x, y, validation):
-    check_labels(trainer, x, y)
-    if validation is not None:
-        check_labels(trainer, validation[0], validation[1])
-    check_input_scale(x, type(trainer.optimizer).__name__)
+def _output_findings(model, trainer, ys):
+    """Output activation vs loss: softmax twice, logits into a probability loss,
+    a regression loss on a classifier."""
+    found = []
+    outputs = _outputs(model)
+    if len(outputs) != len(trainer.loss.fns):
+        return found
+    for (layer, activation), fn, y, shape in zip(outputs, trainer.loss.fns, ys,
+                                                 trainer.y_pred_shapes):
+        if fn is None:
+            continue
+        name, from_logits = _loss_kind(fn)
+        units = shape[-1] if shape else 1
+        where = f"The output layer '{layer.name}'"
+        if activation in ("softmax", "sigmoid") and name in _PROBABILITY and from_logits:
+            found.append(Finding("softmax_from_logits", "warning",
+                f"{where} applies {activation}, but the loss '{name}' has from_logits=True, so "
+                f"it applies {activation} a second time. Outputs squeezed into [0, 1] give "
+                "nearly uniform probabilities and tiny gradients: the loss stays high. Either "
+                f"drop the activation (e.g. Dense({units})) and keep from_logits=True, or keep "
+                f"activation='{activation}' and use from_logits=False.",
+                {"layer": layer.name, "activation": activation, "loss": name}))
+        elif activation == "linear" and name in _PROBABILITY and not from_logits:
+            found.append(Finding("logits_without_from_logits", "warning",
+                f"{where} has no activation, so it outputs logits, but the loss '{name}' "
+                "expects probabilities (from_logits=False): negative logits are clipped to "
+                "~0 and the loss and its gradients are wrong. Add activation="
+                f"'{'sigmoid' if units == 1 else 'softmax'}' to the last layer, or use e.g. "
+                f"keras.losses.{_class_name(name)}(from_logits=True).",
+                {"layer": layer.name, "activation": activation, "loss": name}))
+        elif activation in ("softmax", "sigmoid") and name in _REGRESSION and \
+                isinstance(y, np.ndarray) and y.size and _integer_labels(y, units):
+            better = "binary_crossentropy" if units == 1 else (
+                "sparse_categorical_crossentropy" if y.ndim == 1 or y.shape[-1] == 1
+                else "categorical_crossentropy")
+            found.append(Finding("regression_loss_on_classifier", "warning",
+                f"{where} is a {activation} classifier and y holds integer class labels, but "
+                f"the loss is '{name}', a regression loss: it compares class ids with "
+                "probabilities, so the model cannot learn the classes. Use "
+                f"loss='{better}'.", {"layer": layer.name, "loss": name, "suggested": better}))
+    return found
 
 
-def check_during_fit(model, epoch, logs):
-    loss = logs.get("loss")
-    if loss is not None and not np.isfinite(loss):
-        warnings.warn(
-            f"The loss became {loss} in epoch {epoch + 1}. Training has diverged: lower the "
-            "learning rate, scale the inputs (x / 255.0 or standardization), or add "
-            "normalization layers.", DoctorWarning, stacklevel=4)
+def _class_name(fn_name):
+    return "".join(part.capitalize() for part in fn_name.split("_"))
+
+
+def _integer_labels(y, units):
+    sample = y[:_SAMPLE]
+    if not np.all(np.mod(sample, 1) == 0):
+        return False
+    return len(np.unique(sample)) <= max(2, units) if y.ndim == 1 or y.shape[-1] == 1 else False
+
+
+def _distribution(labels, classes):
+    counts = np.array([(labels == c).sum() for c in classes], np.float64)
+    return counts / max(counts.sum(), 1)
+
+
+def _label_findings(trainer, ys, val_ys, weighted):
+    """Class imbalance in y, and a validation set whose labels differ from training's."""
+    found = []
+    for i, (fn, y, shape) in enumerate(zip(trainer.loss.fns, ys, trainer.y_pred_shapes)):
+        if fn is None:
+            continue
+        name = _loss_kind(fn)[0]
+        labels = _class_labels(name, y, shape[-1] if shape else 1)
+        if labels is None:
+            continue
+        classes, counts = np.unique(labels, return_counts=True)
+        rare, common = counts.argmin(), counts.argmax()
+        if not weighted and counts[common] >= 30 and counts[rare] < 0.1 * counts[common]:
+            weights = {int(c): round(float(len(labels) / (len(classes) * k)), 2)
+                       for c, k in zip(classes, counts)}
+            shown = weights if len(weights) <= 10 else "{...}"
+            found.append(Finding("class_imbalance", "warning",
+                f"The classes are strongly imbalanced: class {classes[rare]} has "
+                f"{counts[rare]} samples but class {classes[common]} has {counts[common]} "
+                f"(1:{counts[common] / counts[rare]:.0f}). The model can score "
+                f"{counts[common] / counts.sum():.0%} accuracy by always predicting class "
+                f"{classes[common]} and neglect the rare ones. Pass class_weight={shown} "
+                "(balanced weights) to fit, or resample, and judge the model by per-class "
+                "precision/recall rather than accuracy.",
+                {"counts": dict(zip(map(int, classes), map(int, counts))),
+                 "class_weight": weights}))
+        if val_ys is not None:
+            val_labels = _class_labels(name, val_ys[i], shape[-1] if shape else 1)
+            if val_labels is None or not len(val_labels):
+                continue
+            union = np.union1d(classes, np.unique(val_labels))
+            p, q = _distribution(labels, union), _distribution(val_labels, union)
+            tv = 0.5 * float(np.abs(p - q).sum())
+            # What sampling alone gives: E|p_k - q_k| for two samples of one distribution.
+            spread = p * (1 - p) * (1 / len(labels) + 1 / len(val_labels))
+            noise = 0.5 * float(np.sqrt(2 * spread / np.pi).sum())
+            if tv > max(0.2, 2 * noise):
+                worst = int(np.abs(p - q).argmax())
+                found.append(Finding("validation_shift", "warning",
+                    f"The validation labels are distributed differently from the training "
+                    f"labels (total variation distance {tv:.2f}): class {union[worst]} is "
+                    f"{q[worst]:.0%} of validation but {p[worst]:.0%} of training. Validation "
+                    "scores then measure the wrong thing. validation_split takes the LAST "
+                    "samples without shuffling: if the data is sorted (e.g. by label), shuffle "
+                    "it first, or split with sklearn's train_test_split(..., stratify=y).",
+                    {"tv_distance": tv, "train": dict(zip(map(int, union), p.round(3))),
+                     "validation": dict(zip(map(int, union), q.round(3)))}))
+    return found
+
+
+def findings_before_fit(model, trainer, x, ys, validation=None, weighted=False):
+    """All checks that look at the data and the compiled model before training starts."""
+    found = input_scale_findings(x, type(trainer.optimizer).__name__)
+    found += _output_findings(model, trainer, ys)
+    found += _label_findings(trainer, ys, validation[1] if validation else None, weighted)
+    return found
+
+
+# -- extra measurements (only when a finding needs them) --------------------------------------
+def gradient_norms(trainer, x, ys, n=_PROBE):
+    """The loss and each layer's gradient and weight norms on the first `n` samples.
+
+    One extra jitted gradient computation (compiled once per compiled model).
+    Returns `(loss, [{"layer", "grad_norm", "weight_norm"}, ...])` in layer order.
+    """
+    steps = trainer.steps
+    fn = getattr(steps, "_doctor_grad_norms", None)
+    if fn is None:
+        def norms(trainable, non_trainable, x, ys):
+            def loss_fn(values):
+                y_pred, _, losses = steps._forward(values, non_trainable, x, True)
+                return steps._loss(ys, y_pred, None, losses)[0]
+            loss, grads = jax.value_and_grad(loss_fn)(trainable)
+            squares = lambda arrays: [jnp.sum(jnp.square(a)) for a in arrays]  # noqa: E731
+            return loss, squares(grads), squares(trainable)
+        fn = steps._doctor_grad_norms = jax.jit(norms)
+    state = steps.layout.lift()
+    batch_x = jax.tree_util.tree_map(lambda a: a[:n], x)
+    loss, g2, w2 = jax.device_get(fn(state.trainable, state.non_trainable, batch_x,
+                                      [y[:n] for y in ys]))
+    by_id = {id(v): (float(g), float(w)) for v, g, w in zip(steps.layout.trainable, g2, w2)}
+    rows = []
+    for layer in trainer.model.layers:
+        own = [by_id.pop(id(v)) for v in layer.trainable_weights if id(v) in by_id]
+        if own:
+            rows.append({"layer": layer.name,
+                         "grad_norm": math.sqrt(sum(g for g, _ in own)),
+                         "weight_norm": math.sqrt(sum(w for _, w in own))})
+    return float(loss), rows
+
+
+def gradient_findings(loss, rows):
+    """Vanishing or exploding gradients from `gradient_norms`' rows."""
+    grads = np.array([r["grad_norm"] for r in rows])
+    if not len(grads) or not np.isfinite(grads).all() or not np.isfinite(loss):
+        return []
+    table = ", ".join(f"{r['layer']}: {r['grad_norm']:.2g}" for r in rows)
+    details = {"loss": loss, "layers": rows}
+    big = [r for r in rows if r["grad_norm"] > 100 * max(r["weight_norm"], 1.0)]
+    if big:
+        r = max(big, key=lambda r: r["grad_norm"])
+        return [Finding("exploding_gradients", "warning",
+            f"Exploding gradients: layer '{r['layer']}' has gradient norm "
+            f"{r['grad_norm']:.3g} for weights of norm {r['weight_norm']:.3g} (gradient norms "
+            f"by layer: {table}). One SGD step at learning rate 0.01 would move these weights "
+            "by more than their own size, so training is unstable. Lower the learning rate, "
+            "clip gradients (e.g. optimizer clipnorm=1.0), scale the inputs and regression "
+            "targets, or add BatchNormalization.", details)]
+    if loss > 1e-3 and grads.max() == 0.0:
+        return [Finding("vanishing_gradients", "warning",
+            f"Vanishing gradients: every layer's gradient is exactly zero while the loss is "
+            f"{loss:.3g}, so no weight can change. Usually the output is saturated (huge "
+            "logits drive softmax/sigmoid to exactly 0 or 1, whose clipped log has no "
+            "gradient) or every ReLU is dead; both follow from unscaled inputs or a too "
+            "large learning rate. Scale the inputs and lower the learning rate.", details)]
+    if loss > 1e-3 and len(grads) > 1 and grads.min() < 1e-4 * grads.max():
+        lo, hi = rows[int(grads.argmin())], rows[int(grads.argmax())]
+        return [Finding("vanishing_gradients", "warning",
+            f"Vanishing gradients: layer '{lo['layer']}' gets gradient norm "
+            f"{lo['grad_norm']:.2g} while layer '{hi['layer']}' gets {hi['grad_norm']:.2g} "
+            f"(by layer: {table}), so the early layers barely learn. Use ReLU-family "
+            "activations with he_normal initialization instead of sigmoid/tanh in deep "
+            "stacks, add BatchNormalization, or use fewer layers or skip connections.",
+            details)]
+    return []
+
+
+def dead_relus(model, x, n=_PROBE):
+    """Fraction of ReLU units that output 0 for every one of `n` samples (one forward pass).
+
+    Returns `(overall_fraction, {layer_name: fraction})`, or `(None, {})` without ReLUs.
+    """
+    captured, patched = [], []
+    for layer in model._flatten_layers():
+        activation = getattr(layer, "activation", None)
+        if callable(activation) and getattr(activation, "__name__", "") == "relu":
+            def spy(t, _fn=activation, _name=layer.name):
+                out = _fn(t)
+                captured.append((_name, out))
+                return out
+            patched.append((layer, activation))
+            layer.activation = spy          # an instance attribute, put back below
+    try:
+        if patched:
+            model(jax.tree_util.tree_map(lambda a: a[:n], x), training=False)
+    finally:
+        for layer, activation in patched:
+            layer.activation = activation
+    per_layer, dead, total = {}, 0, 0
+    for name, out in captured:
+        out = np.asarray(out)
+        alive = out.reshape(-1, out.shape[-1]).max(axis=0) > 0
+        per_layer[name] = float(1 - alive.mean())
+        dead, total = dead + int((~alive).sum()), total + alive.size
+    return (dead / total if total else None), per_layer
+
+
+# -- during and after fit ---------------------------------------------------------------------
+def _accuracy(logs):
+    for key, value in logs.items():
+        if not key.startswith("val_") and (key == "acc" or key.endswith("accuracy")):
+            return value
+    return None
+
+
+def trivial_loss(trainer, ys):
+    """The loss of a model that ignores its input (predicts the class shares, the mean or
+    the median of y), for a single output with a common loss; else None."""
+    if len(trainer.loss.fns) != 1 or not isinstance(ys[0], np.ndarray) or not ys[0].size:
+        return None
+    name, y = _loss_kind(trainer.loss.fns[0])[0], _even_sample(ys[0])
+    shape = trainer.y_pred_shapes[0]
+    labels = _class_labels(name, y, shape[-1] if shape else 1)
+    y = y.astype(np.float64)
+    if labels is not None:
+        p = np.bincount(labels) / len(labels)
+        return float(-(p[p > 0] * np.log(p[p > 0])).sum())
+    if name == "mean_squared_error":
+        return float(y.var(axis=0).mean())
+    if name == "mean_absolute_error":
+        return float(np.abs(y - np.median(y, axis=0)).mean())
+    return None
+
+
+def stall_findings(history, first_epoch=0, stopped_early=False, reference=None):
+    """Overfitting and underfitting, from per-epoch logs (a list of dicts).
+
+    `first_epoch` numbers the epochs in messages; after a callback stopped the run
+    (`stopped_early`, e.g. EarlyStopping), overfitting is not reported. A final loss below
+    half of `reference` (a trivial model's loss) is not underfitting.
+    """
+    losses = [h.get("loss") for h in history]
+    if len(losses) < 3 or not all(v is not None and np.isfinite(v) for v in losses):
+        return []
+    found = []
+    val = [h.get("val_loss") for h in history]
+    if all(v is not None and np.isfinite(v) for v in val):
+        best = int(np.argmin(val))
+        after = np.diff(val[best:])
+        rises, stop = int((after > 0).sum()), first_epoch + best + 1
+        if not stopped_early and rises >= 3 and \
+                val[-1] > val[best] + 0.05 * abs(val[best]) and losses[-1] < losses[best]:
+            found.append(Finding("overfitting", "warning",
+                f"Overfitting: val_loss was lowest in epoch {stop} ({val[best]:.4g}) and rose "
+                f"in {rises} of the {len(after)} epochs after it (to {val[-1]:.4g}) while the "
+                f"training loss kept falling ({losses[best]:.4g} -> {losses[-1]:.4g}): the "
+                f"model is memorizing the training set. Stop at epoch {stop}: pass "
+                "callbacks=[keras.callbacks.EarlyStopping(monitor='val_loss', patience=3, "
+                "restore_best_weights=True)], or add regularization (Dropout, L2) or more "
+                "data.", {"best_epoch": stop, "val_loss": val, "loss": losses}))
+    gain = (losses[0] - losses[-1]) / abs(losses[0]) if losses[0] else 0.0
+    if gain < 0.05 and (reference is None or losses[-1] > 0.5 * reference):
+        found.append(Finding("underfitting", "warning",
+            f"Underfitting: the training loss barely improved in {len(losses)} epochs "
+            f"({losses[0]:.4g} -> {losses[-1]:.4g}, {gain:.1%}). The model is not fitting "
+            "even the training data: raise the learning rate (model.find_learning_rate(x, y) "
+            "suggests one), train longer, use a bigger model, and check that the inputs are "
+            "scaled and the labels match the inputs.",
+            {"loss": losses, "improvement": gain}))
+    return found
+
+
+class FitDoctor:
+    """The doctor for one `fit`: hooks the trainer calls at its existing sync points."""
+
+    def __init__(self, model, trainer, x, ys, validation=None, weighted=False):
+        self.model, self.trainer = model, trainer
+        self.x, self.ys, self.validation, self.weighted = x, ys, validation, weighted
+        self.fired = set()
+        self.findings = Report()
+        self.history = []             # epoch logs, as fit's History sees them
+        self.baseline = None          # mean loss over the fit's first steps
+        self.first_losses = []
+        self.epoch = 0
+        self.steps_per_epoch = 0
+        self.epoch_losses = []
+        self.diverged = False         # the loss exploded or became non-finite
+        self.broken = False           # non-finite: the weights are gone
+        self.first_epoch = None
+        self.steps_done = 0
+        self.reference = trivial_loss(trainer, ys)     # what ignoring the input scores
+
+    def emit(self, finding):
+        if finding.code not in self.fired:
+            self.fired.add(finding.code)
+            self.findings.append(finding)
+            warn(finding)
+
+    def before_fit(self):
+        for finding in findings_before_fit(self.model, self.trainer, self.x, self.ys,
+                                           self.validation, self.weighted):
+            self.emit(finding)
+
+    def begin_epoch(self, epoch, steps_per_epoch):
+        if self.first_epoch is None:
+            self.first_epoch = epoch
+        self.epoch, self.steps_per_epoch, self.epoch_losses = epoch, steps_per_epoch, []
+
+    def after_chunk(self, first_step, n_valid, step_losses):
+        """Per-step losses of one compiled chunk: non-finite or exploding loss."""
+        losses = np.asarray(jax.device_get(step_losses), np.float64)[:n_valid]
+        finite = np.isfinite(losses)
+        if len(self.first_losses) < 10 and finite.any():      # the fit's first 10 steps
+            self.first_losses.extend(losses[finite][:10 - len(self.first_losses)].tolist())
+            self.baseline = float(np.mean(self.first_losses))
+        if not finite.all():
+            bad = int(np.argmin(finite))
+            self.epoch_losses.extend(losses[:bad].tolist())
+            self._nonfinite(first_step + bad, losses[bad])
+            return
+        self.epoch_losses.extend(losses.tolist())
+        self.steps_done += n_valid
+        recent = float(losses[-10:].mean())
+        if self.baseline and self.baseline > 0 and recent > 100 * self.baseline:
+            self.diverged = True
+            self.emit(Finding("loss_explosion", "warning",
+                f"The loss exploded: it grew from {self.baseline:.4g} over the first steps to "
+                f"{recent:.4g} by epoch {self.epoch + 1}, step {first_step + n_valid} "
+                f"({recent / self.baseline:.0f}x): training is diverging. Fixes: "
+                f"{self._fixes()}", {"epoch": self.epoch + 1, "step": first_step + n_valid,
+                                      "first_loss": self.baseline, "loss": recent}))
+
+    def _fixes(self):
+        lr = _learning_rate(self.trainer.optimizer)
+        scaled = "scale the inputs (flagged above)" if {"unscaled_input", "feature_scales"} & \
+            self.fired else "check that the inputs are scaled"
+        return ("lower the learning rate" + (f" (now {lr:g}; try {lr / 10:g})" if lr else "") +
+                f", clip gradients (optimizer clipnorm=1.0), {scaled}, and add normalization "
+                "layers (BatchNormalization).")
+
+    def _nonfinite(self, step, value):
+        self.diverged = self.broken = True
+        self.model.stop_training = True           # as TerminateOnNaN does
+        before = f" (it had gone from {self.baseline:.4g} to {self.epoch_losses[-1]:.4g})" \
+            if self.baseline is not None and self.epoch_losses else ""
+        self.emit(Finding("nonfinite_loss", "error",
+            f"The loss became {value} at epoch {self.epoch + 1}, step {step + 1}/"
+            f"{self.steps_per_epoch}{before}; training was stopped, as TerminateOnNaN does. "
+            "Weights are now NaN/inf, so the model is unusable. Usual causes: a too large "
+            f"learning rate, unscaled inputs, no normalization. Fixes: {self._fixes()}",
+            {"epoch": self.epoch + 1, "step": step + 1, "loss": float(value)}))
+
+    def after_epoch(self, epoch, logs):
+        """Epoch logs (validation included): a network stuck at chance; gradient norms."""
+        self.history.append(dict(logs))
+        if self.broken:
+            return
+        self._check_stuck(logs)
+        # Gradient norms cost one extra compile, so they are measured only where they can
+        # explain something: after the first epoch of a deep model (vanishing/exploding
+        # gradients come with depth), and after an epoch whose loss did not fall or blew up.
+        head, tail = self._epoch_head_tail()
+        poor = self.baseline if self.reference is None else self.reference
+        stalled = head is not None and self.baseline is not None and tail > 0.5 * poor \
+            and (tail >= self.baseline or tail > 0.95 * head)
+        deep = epoch == self.first_epoch and sum(
+            1 for layer in self.model.layers if layer.trainable_weights) >= _DEEP
+        if (stalled or deep or self.diverged) and \
+                not {"exploding_gradients", "vanishing_gradients"} & self.fired:
+            loss, rows = gradient_norms(self.trainer, self.x, self.ys)
+            for finding in gradient_findings(loss, rows):
+                self.emit(finding)
+
+    def _epoch_head_tail(self):
+        """Mean loss of the first and of the last tenth of this epoch's steps."""
+        losses = self.epoch_losses
+        if not losses:
+            return None, None
+        k = max(1, len(losses) // 10)
+        return float(np.mean(losses[:k])), float(np.mean(losses[-k:]))
+
+    def _check_stuck(self, logs):
+        if (_SETUP | {"not_learning"}) & self.fired or self.steps_done < _MIN_STEPS:
+            return                               # known cause, already said, or too early
+        if len(self.trainer.loss.fns) != 1 or self.trainer.loss.fns[0] is None:
+            return
+        loss = logs.get("loss")
+        name = _loss_kind(self.trainer.loss.fns[0])[0]
+        units = self.trainer.y_pred_shapes[0][-1] if self.trainer.y_pred_shapes[0] else 1
+        labels = _class_labels(name, self.ys[0], units)
+        if labels is None or loss is None or not np.isfinite(loss):
+            return
+        n_classes = max(units, 2)
+        uniform = math.log(n_classes)
+        chance = float(np.bincount(labels).max() / len(labels))
+        accuracy = _accuracy(logs)
+        # Stuck: the loss no better than a uniform guess, and accuracy within sampling noise
+        # (3 sigma, at least 2 points) of the majority class's share; without an accuracy
+        # metric, the loss still no better than uniform at the end of the epoch.
+        noise = max(0.02, 3 * math.sqrt(chance * (1 - chance) / len(labels)))
+        tail = self._epoch_head_tail()[1]
+        if accuracy is not None:
+            stuck = loss >= 0.95 * uniform and accuracy <= chance + noise
+        else:
+            stuck = loss >= 0.98 * uniform and (tail is None or tail >= 0.98 * uniform)
+        if not stuck:
+            return
+        dead, per_layer = dead_relus(self.model, self.x)
+        dead_text = "" if dead is None else (
+            f" Dead ReLU units (output 0 for all of {min(_PROBE, len(labels))} probe samples): "
+            f"{dead:.0%} (" + ", ".join(f"{k}: {v:.0%}" for k, v in per_layer.items()) + ").")
+        seen = f" and accuracy at chance ({accuracy:.3f}; always guessing the most common " \
+            f"class scores {chance:.3f})" if accuracy is not None else ""
+        saturated = " A loss far above ln(classes) means confidently wrong outputs: they " \
+            "are saturated." if loss > 2 * uniform else ""
+        self.emit(Finding("not_learning", "warning",
+            f"The network is not learning: for all of epoch {self.epoch + 1} the loss stayed "
+            f"at {loss:.4g} (a uniform guess over {n_classes} classes scores ln({n_classes}) = "
+            f"{uniform:.3f}){seen}.{saturated}{dead_text} This often follows a "
+            "blow-up in the first steps (unscaled inputs or a too large learning rate "
+            "saturate the outputs or kill the ReLUs), or labels that do not match the "
+            "inputs. Scale the inputs, lower the learning rate, and check that x and y were "
+            "shuffled together.",
+            {"epoch": self.epoch + 1, "loss": loss, "accuracy": accuracy, "chance": chance,
+             "dead_relu_fraction": dead, "dead_relu_by_layer": per_layer}))
+
+    def after_fit(self):
+        if self.diverged or "not_learning" in self.fired or _SETUP & self.fired:
+            return
+        for finding in stall_findings(
+                self.history, self.first_epoch or 0, self.model.stop_training,
+                self.baseline if self.reference is None else self.reference):
+            self.emit(finding)
+
+
+def start(model, trainer, x, ys, validation, weighted, doctor):
+    """The FitDoctor for this fit, or None when `doctor` (or the global switch) says off."""
+    if doctor is False or (doctor is None and not is_enabled()):
+        return None
+    doc = FitDoctor(model, trainer, x, ys, validation, weighted)
+    doc.before_fit()
+    return doc
+
+
+# -- learning-rate range test -----------------------------------------------------------------
+class LRFinderResult(NamedTuple):
+    """The learning-rate range test's curve and the rate it suggests.
+
+    Args:
+        lrs: the learning rate of each step (increasing exponentially).
+        losses: the training loss at each step (smoothed), up to where it diverged.
+        suggested_lr: the rate at the lowest smoothed loss, divided by 10.
+    """
+    lrs: np.ndarray
+    losses: np.ndarray
+    suggested_lr: float
+
+
+def find_learning_rate(trainer, x, y, batch_size=32, start_lr=1e-7, end_lr=10.0,
+                       num_steps=200, stop_factor=4.0, seed=None):
+    """Runs the range test on a copy of the state; the model's Variables never change."""
+    for arg, value in (("start_lr", start_lr), ("end_lr", end_lr), ("stop_factor", stop_factor)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise ValueError(f"find_learning_rate(): `{arg}` must be a positive number; "
+                             f"received {value!r}.")
+    if end_lr <= start_lr:
+        raise ValueError(f"find_learning_rate(): `end_lr` ({end_lr}) must be larger than "
+                         f"`start_lr` ({start_lr}).")
+    for arg, value, low in (("num_steps", num_steps, 2), ("batch_size", batch_size, 1)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            raise ValueError(f"find_learning_rate(): `{arg}` must be an int >= {low}; "
+                             f"received {value!r}.")
+    (x, y, _), n = data_mod.standardize(x, y, None, what="find_learning_rate")
+    steps = trainer._ensure_ready(x, y)
+    ys = trainer.targets(y)
+    check_labels(trainer, x, ys)
+    optimizer = trainer.optimizer
+    lr_var = optimizer.learning_rate
+    if not isinstance(lr_var, Variable):
+        raise ValueError(
+            "find_learning_rate() needs an optimizer with a float learning rate; "
+            f"optimizer '{optimizer.name}' uses a schedule ({type(lr_var).__name__}).")
+    lr_index = next(i for i, v in enumerate(optimizer.variables) if v is lr_var)
+    batch_size = min(int(batch_size), n)
+    rng = np.random.default_rng(grandom.next_seed() if seed is None else seed)
+    per_epoch = n // batch_size
+    epochs = math.ceil(num_steps / per_epoch)
+    idx = np.concatenate([rng.permutation(n)[:per_epoch * batch_size] for _ in range(epochs)])
+    idx = idx[:num_steps * batch_size].reshape(num_steps, batch_size).astype(np.int32)
+    lrs = start_lr * (end_lr / start_lr) ** (np.arange(num_steps) / (num_steps - 1))
+
+    def run(state, data, idx, lrs):
+        def body(state, inputs):
+            i, lr = inputs
+            values = list(state.optimizer)
+            values[lr_index] = lr.astype(values[lr_index].dtype)
+            batch = jax.tree_util.tree_map(lambda a: jnp.take(a, i, axis=0), data)
+            return steps.train_step_with_loss(state._replace(optimizer=values), batch)
+        return jax.lax.scan(body, state, (idx, lrs))[1]
+
+    # No donation and no write-back: the Variables keep the weights and optimizer state.
+    losses = np.asarray(jax.device_get(jax.jit(run)(
+        steps.layout.lift(), (x, ys, None), idx, jnp.asarray(lrs, jnp.float32))), np.float64)
+    smooth, avg = [], 0.0
+    for i, loss in enumerate(losses):
+        avg = 0.9 * avg + 0.1 * loss
+        value = avg / (1 - 0.9 ** (i + 1))
+        if not np.isfinite(value) or (smooth and value > stop_factor * min(smooth)):
+            break
+        smooth.append(value)
+    if not smooth:
+        raise ValueError(f"find_learning_rate(): the loss was not finite even at start_lr="
+                         f"{start_lr:g}; lower `start_lr` or check the data.")
+    smooth = np.array(smooth)
+    lrs = lrs[:len(smooth)]
+    return LRFinderResult(lrs, smooth, float(lrs[int(smooth.argmin())] / 10))

@@ -56,6 +56,10 @@ class Steps:
         return new
 
     def train_step(self, state, batch):
+        return self.train_step_with_loss(state, batch)[0]
+
+    def train_step_with_loss(self, state, batch):
+        """`train_step` that also returns the batch's loss (the doctor reads it per chunk)."""
         x, y, sw = batch
 
         def loss_fn(trainable):
@@ -72,7 +76,8 @@ class Steps:
         batch_size = jax.tree_util.tree_leaves(x)[0].shape[0]
         metric_values = self._update_metrics(state.metrics, loss, parts, y, y_pred, sw,
                                              batch_size)
-        return TrainState(trainable, non_trainable, opt_values, metric_values)
+        return TrainState(trainable, non_trainable, opt_values, metric_values), \
+            jnp.asarray(loss, jnp.float32)
 
     def test_step(self, state, batch):
         x, y, sw = batch
@@ -107,7 +112,12 @@ class Steps:
         return fn
 
     def _build_chunk(self, kind, steps, batch_size, masked):
-        step = {"train": self.train_step, "test": self.test_step}.get(kind)
+        # Train steps also emit their batch loss as the scan's output: K floats per chunk,
+        # free to compute, fetched only by the training doctor (diagnostics.FitDoctor).
+        if kind == "train":
+            step, skipped = self.train_step_with_loss, lambda s, b: (s, jnp.float32(jnp.nan))
+        else:
+            step, skipped = (lambda s, b: (self.test_step(s, b), None)), (lambda s, b: (s, None))
 
         def block_indices(order, start):
             idx = jax.lax.dynamic_slice_in_dim(order, start, steps * batch_size)
@@ -130,12 +140,12 @@ class Steps:
                 k, i = inputs
                 batch = _take(data, i)
                 if not masked:
-                    return step(state, batch), None
-                return jax.lax.cond(k < n_valid, step, lambda s, b: s, state, batch), None
+                    return step(state, batch)
+                return jax.lax.cond(k < n_valid, step, skipped, state, batch)
 
             ks = jnp.arange(steps)
-            state, _ = jax.lax.scan(body, state, (ks, block_indices(order, start)))
-            return state, self.results(state.metrics)
+            state, losses = jax.lax.scan(body, state, (ks, block_indices(order, start)))
+            return state, self.results(state.metrics), losses     # losses: None for "test"
 
         return jax.jit(run, donate_argnums=(0,) if kind == "train" else ())
 

@@ -64,6 +64,7 @@ class Trainer:
         self.metrics = None
         self.steps = None
         self._trainable_ids = None
+        self._doctor = None           # the FitDoctor of the fit in progress, if any
 
     def output_names(self):
         names = getattr(self.model, "output_names", None)
@@ -139,22 +140,26 @@ class Trainer:
             if begin_hooks:
                 hook_begin(c * k)
             n_valid = min(k, full - c * k)
-            state, logs = fn(state, data, order, c * k * batch_size, n_valid)
+            state, logs, losses = fn(state, data, order, c * k * batch_size, n_valid)
             if kind == "train":
                 steps.layout.write_back(state)
             logs = _pythonify(logs, self.metrics_names)
             hook_end(c * k + n_valid - 1, logs)
+            if kind == "train" and self._doctor:    # doctor: this chunk's per-step losses
+                self._doctor.after_chunk(c * k, n_valid, losses)
             if kind == "train" and self.model.stop_training:
                 return state, logs
         if rest:
             if begin_hooks:
                 hook_begin(full)
             tail = steps.chunk(kind, 1, rest, masked=False)
-            state, logs = tail(state, data, order, full * batch_size, 1)
+            state, logs, losses = tail(state, data, order, full * batch_size, 1)
             if kind == "train":
                 steps.layout.write_back(state)
             logs = _pythonify(logs, self.metrics_names)
             hook_end(full, logs)
+            if kind == "train" and self._doctor:
+                self._doctor.after_chunk(full, 1, losses)
         return state, logs
 
     def _order(self, n, batch_size, k, shuffle, key, epoch, n_total=None):
@@ -176,7 +181,8 @@ class Trainer:
 
     def fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split,
             validation_data, shuffle, class_weight, sample_weight, initial_epoch,
-            validation_batch_size, validation_freq, steps_per_epoch=None, validation_steps=None):
+            validation_batch_size, validation_freq, steps_per_epoch=None, validation_steps=None,
+            doctor=None):
         model = self.model
         (x, y, sample_weight), n = data_mod.standardize(x, y, sample_weight, what="fit")
         sample_weight = data_mod.class_weight_to_sample_weight(y, class_weight, sample_weight)
@@ -191,7 +197,12 @@ class Trainer:
         y = self.targets(y)
         if val:
             val = (val[0], self.targets(val[1]), val[2])
-        diagnostics.check_before_fit(model, self, x, y, val[:2] if val else None)
+        diagnostics.check_labels(self, x, y)
+        if val:
+            diagnostics.check_labels(self, val[0], val[1])
+        # The training doctor (gazelle.doctor): host-side findings, nothing inside the steps.
+        self._doctor = diagnostics.start(model, self, x, y, val[:2] if val else None,
+                                         bool(class_weight) or sample_weight is not None, doctor)
         batch_size = _batch_size(batch_size, "batch_size")
         n_total = n
         if steps_per_epoch is not None:
@@ -223,18 +234,24 @@ class Trainer:
             state = steps.layout.lift()
             state = state._replace(metrics=steps.reset_metrics())
             order = self._order(n, batch_size, k, shuffle, key, epoch, n_total)
+            if self._doctor:
+                self._doctor.begin_epoch(epoch, math.ceil(n / batch_size))
             state, logs = self._run_epoch("train", state, data, n, batch_size, k, order, cb,
                                           per_batch)
             epoch_logs = dict(logs)
-            diagnostics.check_during_fit(model, epoch, logs)
             if val is not None and not model.stop_training and _due(epoch, validation_freq):
                 val_logs = self._evaluate_arrays(val_data, val_n, val_bs, cb, verbose=0,
                                                  hooks=False)
                 epoch_logs.update({"val_" + name: v for name, v in val_logs.items()})
+            if self._doctor:
+                self._doctor.after_epoch(epoch, epoch_logs)
             cb.on_epoch_end(epoch, epoch_logs)
             if model.stop_training:
                 break
         cb.on_train_end(epoch_logs)
+        if self._doctor:
+            self._doctor.after_fit()
+            self._doctor = None
         history = next((c for c in cb.callbacks if isinstance(c, History)), None)
         return history if history is not None else model.history
 
@@ -299,7 +316,7 @@ def predict_arrays(model, x, n, batch_size):
     state = steps.layout.lift()
     full, rest = divmod(n, batch_size)
     xd = jax.device_put(x)
-    order = jnp.arange(n, dtype=jnp.int32)
+    order = np.arange(n, dtype=np.int32)
     parts = []
     if full:
         ys = steps.chunk("predict", full, batch_size, False)(state, xd, order, 0)
