@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 
 from gazelle import config
-from gazelle.core import naming
+from gazelle.core import naming, tables
 
 # -- shared helpers ---------------------------------------------------------------
 
@@ -855,16 +855,7 @@ def serialize(loss):
     Args:
         loss: A `Loss` instance or a loss function.
     """
-    if loss is None:
-        return None
-    if isinstance(loss, Loss):
-        return {"module": "keras.losses", "class_name": type(loss).__name__,
-                "config": loss.get_config(), "registered_name": None}
-    if inspect.isfunction(loss):
-        return {"module": "builtins", "class_name": "function", "config": loss.__name__,
-                "registered_name": "function"}
-    raise TypeError(f"serialize: expected a `Loss` instance or a loss function, "
-                    f"received {loss!r} of type {type(loss).__name__}.")
+    return tables.serialize_entry(loss, Loss, "keras.losses", "loss")
 
 
 def deserialize(name, custom_objects=None):
@@ -876,18 +867,7 @@ def deserialize(name, custom_objects=None):
             objects (classes and functions) to be considered during
             deserialization.
     """
-    if isinstance(name, str):
-        obj = _lookup(name, custom_objects)
-        return obj() if inspect.isclass(obj) else obj
-    if not isinstance(name, dict) or "class_name" not in name:
-        raise TypeError(f"deserialize: expected a loss name or a dict with 'class_name' and "
-                        f"'config', received {name!r}.")
-    if name["class_name"] == "function":
-        return _lookup(name["config"], custom_objects)
-    cls = _lookup(name["class_name"], custom_objects)
-    if not inspect.isclass(cls):
-        raise ValueError(f"deserialize: {name['class_name']!r} is not a loss class.")
-    return cls.from_config(name.get("config") or {})
+    return tables.deserialize_entry(name, lambda n: _lookup(n, custom_objects), "loss")
 
 
 def get(identifier):

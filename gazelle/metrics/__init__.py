@@ -9,6 +9,7 @@ from the loss is the compile code's job. Names are resolved by table lookup only
 import inspect
 
 from gazelle import losses as _losses
+from gazelle.core import tables
 from gazelle.losses import binary_crossentropy as binary_crossentropy
 from gazelle.losses import categorical_crossentropy as categorical_crossentropy
 from gazelle.losses import categorical_hinge as categorical_hinge
@@ -93,16 +94,7 @@ def serialize(metric):
     Args:
         metric: A `Metric` instance or a metric function.
     """
-    if metric is None:
-        return None
-    if isinstance(metric, Metric):
-        return {"module": "keras.metrics", "class_name": type(metric).__name__,
-                "config": metric.get_config(), "registered_name": None}
-    if inspect.isfunction(metric):
-        return {"module": "builtins", "class_name": "function", "config": metric.__name__,
-                "registered_name": "function"}
-    raise TypeError(f"serialize: expected a `Metric` instance or a metric function, "
-                    f"received {metric!r} of type {type(metric).__name__}.")
+    return tables.serialize_entry(metric, Metric, "keras.metrics", "metric")
 
 
 def deserialize(config, custom_objects=None):
@@ -114,20 +106,10 @@ def deserialize(config, custom_objects=None):
             objects (classes and functions) to be considered during
             deserialization.
     """
-    if isinstance(config, str):
-        obj = _lookup(config, custom_objects)
-        return obj() if inspect.isclass(obj) else obj
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise TypeError(f"deserialize: expected a metric name or a dict with 'class_name' "
-                        f"and 'config', received {config!r}.")
-    if config["class_name"] == "function":
-        return _lookup(config["config"], custom_objects)
-    if config.get("module") == "keras.losses":
+    if isinstance(config, dict) and config.get("module") == "keras.losses" and \
+            "class_name" in config and config["class_name"] != "function":
         return _losses.deserialize(config, custom_objects)
-    cls = _lookup(config["class_name"], custom_objects)
-    if not inspect.isclass(cls):
-        raise ValueError(f"deserialize: {config['class_name']!r} is not a metric class.")
-    return cls.from_config(config.get("config") or {})
+    return tables.deserialize_entry(config, lambda n: _lookup(n, custom_objects), "metric")
 
 
 def get(identifier):
