@@ -31,6 +31,7 @@ from gazelle.training.compile_utils import loss_name
 _SPARSE = {"sparse_categorical_crossentropy", "SparseCategoricalCrossentropy"}
 _CATEGORICAL = {"categorical_crossentropy", "CategoricalCrossentropy"}
 _SAMPLE = 2048                  # rows of x/y the data checks look at
+_MIN_STALL_STEPS = 10           # steps in an epoch before its loss curve can show a stall
 _MIN_STEPS = 50                 # steps of training before "not learning" is judged
 _DEEP = 6                       # layers with weights from which a model counts as deep
 _PROBE = 256                    # samples in the extra gradient / dead-ReLU measurements
@@ -645,10 +646,11 @@ class FitDoctor:
         # Gradient norms cost one extra compile, so they are measured only where they can
         # explain something: after the first epoch of a deep model (vanishing/exploding
         # gradients come with depth), and after an epoch whose loss did not fall or blew up.
-        head, tail = self._epoch_head_tail()
+        head, tail, noise = self._epoch_trend()
         poor = self.baseline if self.reference is None else self.reference
+        # Stalled: the loss stays poor and fell by less than 5% or by less than its noise.
         stalled = head is not None and self.baseline is not None and tail > 0.5 * poor \
-            and (tail >= self.baseline or tail > 0.95 * head)
+            and (tail >= self.baseline or head - tail < max(0.05 * head, 2 * noise))
         deep = epoch == self.first_epoch and sum(
             1 for layer in self.model.layers if layer.trainable_weights) >= _DEEP
         if (stalled or deep or self.diverged) and \
@@ -656,6 +658,20 @@ class FitDoctor:
             loss, rows = gradient_norms(self.trainer, self.x, self.ys)
             for finding in gradient_findings(loss, rows):
                 self.emit(finding)
+
+    def _epoch_trend(self):
+        """(first, last, standard error of last - first): the epoch's loss at its first and
+        last step on a least-squares line through its per-step losses, which batch-to-batch
+        noise moves far less than a few steps' means; Nones before _MIN_STALL_STEPS steps."""
+        losses = np.asarray([v for v in self.epoch_losses if np.isfinite(v)], np.float64)
+        if len(losses) < _MIN_STALL_STEPS:
+            return None, None, None
+        steps = np.arange(len(losses), dtype=np.float64)
+        slope, start = np.polyfit(steps, losses, 1)
+        residual = losses - (start + slope * steps)
+        spread = np.sqrt(np.sum((steps - steps.mean()) ** 2))
+        se_slope = np.sqrt(np.sum(residual ** 2) / (len(losses) - 2)) / spread
+        return float(start), float(start + slope * steps[-1]), float(se_slope * steps[-1])
 
     def _epoch_head_tail(self):
         """Mean loss of the first and of the last tenth of this epoch's steps."""

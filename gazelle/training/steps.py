@@ -5,10 +5,22 @@ of callbacks, printing or time. A chunk runs K steps over batches gathered on de
 from index blocks; `masked` chunks skip the steps past `n_valid` with `lax.cond`, so
 one compiled program serves every chunk of an epoch, the last one included.
 """
+from concurrent.futures import ThreadPoolExecutor
+
 import jax
 import jax.numpy as jnp
 
 from gazelle.training.state import TrainState
+
+
+_COMPILER = []
+
+
+def _compiler():
+    """One background thread for XLA compiles (XLA releases the GIL while it compiles)."""
+    if not _COMPILER:
+        _COMPILER.append(ThreadPoolExecutor(1, thread_name_prefix="gazelle-compile"))
+    return _COMPILER[0]
 
 
 def _take(data, idx):
@@ -26,6 +38,7 @@ class Steps:
         self.optimizer = optimizer
         self.layout = layout
         self._cache = {}
+        self._pending = {}            # chunk key -> Future of its XLA compile (precompile)
         self.traces = 0               # how many chunk programs were traced (tests read it)
 
     # -- single steps --------------------------------------------------------------
@@ -109,7 +122,20 @@ class Steps:
         if fn is None:
             fn = self._build_chunk(kind, steps, batch_size, masked)
             self._cache[key] = fn
+        pending = self._pending.pop(key, None)
+        if pending is not None:
+            pending.result()          # compiled in the background: jit's cache now has it
         return fn
+
+    def precompile(self, kind, steps, batch_size, masked, *args):
+        """Traces a chunk for these arguments now and compiles it on a background thread, so
+        programs needed later in the epoch (the short last batch, validation) compile while
+        the first chunks train. `chunk()` waits for the compile before handing it out."""
+        key = (kind, steps, batch_size, masked)
+        if key in self._pending:
+            return
+        lowered = self.chunk(kind, steps, batch_size, masked).lower(*args)
+        self._pending[key] = _compiler().submit(lowered.compile)
 
     def _build_chunk(self, kind, steps, batch_size, masked):
         # Train steps also emit their batch loss as the scan's output: K floats per chunk,

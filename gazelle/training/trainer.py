@@ -27,9 +27,10 @@ def _live_display(verbose):
                              or "ipykernel" in sys.modules)
 
 
-@jax.jit
-def _shuffled_order(key, epoch, base):
-    return jax.random.permutation(jax.random.fold_in(key, epoch), base)
+def _shuffled_order(seed, epoch, n):
+    """A permutation of range(n), drawn on the host: NumPy's Philox stream for (seed, epoch).
+    (jax.random.permutation compiles once per dataset size, ~0.3 s each on a CPU.)"""
+    return np.random.default_rng([seed, epoch]).permutation(n).astype(np.int32)
 
 
 def _pythonify(logs, names):
@@ -128,6 +129,18 @@ class Trainer:
         return [m.name for m in self.metrics] if self.metrics else ["loss"]
 
     # -- the epoch loop ------------------------------------------------------------
+    def _precompile(self, kind, state, data, n, batch_size, k, main=True):
+        """Starts background compiles of the programs an epoch over `n` samples needs:
+        its chunk of k steps (unless `main` is False: the caller compiles that one first
+        thing) and the one-step program for a short last batch."""
+        full, rest = divmod(n, batch_size)
+        padded = math.ceil(full / k) * k * batch_size if full else 0
+        order = jax.ShapeDtypeStruct((max(padded, n),), jnp.int32)    # as _order makes it
+        if full and main:
+            self.steps.precompile(kind, k, batch_size, full % k != 0, state, data, order, 0, 1)
+        if rest:
+            self.steps.precompile(kind, 1, rest, False, state, data, order, 0, 1)
+
     def _run_epoch(self, kind, state, data, n, batch_size, k, order, callbacks, begin_hooks):
         steps = self.steps
         full, rest = divmod(n, batch_size)
@@ -162,22 +175,18 @@ class Trainer:
                 self._doctor.after_chunk(full, 1, losses)
         return state, logs
 
-    def _order(self, n, batch_size, k, shuffle, key, epoch, n_total=None):
-        """Sample indices for one epoch: the first `n` of a permutation of `n_total`,
-        padded so every chunk of k steps can slice whole blocks."""
+    def _order(self, n, batch_size, k, shuffle, seed, epoch, n_total=None):
+        """Sample indices for one epoch, on the device: the first `n` of a permutation of
+        `n_total`, padded so every chunk of k steps can slice whole blocks."""
         n_total = n if n_total is None else n_total
         full = n // batch_size
         padded = math.ceil(full / k) * k * batch_size if full else 0
-        pad = max(0, padded - n)
-        if shuffle:
-            order = _shuffled_order(key, epoch, jnp.arange(n_total, dtype=jnp.int32))
-        else:
-            order = jnp.arange(n_total, dtype=jnp.int32)
-        if n != n_total:
-            order = order[:n]
-        if pad:
-            order = jnp.concatenate([order, jnp.zeros((pad,), jnp.int32)])
-        return order
+        order = _shuffled_order(seed, epoch, n_total) if shuffle else \
+            np.arange(n_total, dtype=np.int32)
+        order = order[:n]
+        if padded > n:
+            order = np.concatenate([order, np.zeros((padded - n,), np.int32)])
+        return jax.device_put(order)
 
     def fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split,
             validation_data, shuffle, class_weight, sample_weight, initial_epoch,
@@ -219,8 +228,17 @@ class Trainer:
         k = self._chunk_steps(n // batch_size, verbose, per_batch)
         data = jax.device_put((x, y, sample_weight))
         val_data = jax.device_put(val) if val else None
-        key = jax.random.key_data(jax.random.key(grandom.next_seed()))
+        seed = grandom.next_seed()
         val_bs = _batch_size(validation_batch_size or batch_size, "validation_batch_size")
+
+        # Epoch 1 needs up to four programs; all but the first compile in the background
+        # while the first chunks run, so the epoch does not stall at its end to compile.
+        state = steps.layout.lift()
+        self._precompile("train", state, data, n, batch_size, k, main=False)
+        if val is not None:
+            self._precompile("test", state, val_data, val_n, val_bs,
+                             self._chunk_steps(val_n // val_bs, 0, False))
+        del state
 
         model.stop_training = False
         model._initial_epoch = None
@@ -233,7 +251,7 @@ class Trainer:
             cb.on_epoch_begin(epoch)
             state = steps.layout.lift()
             state = state._replace(metrics=steps.reset_metrics())
-            order = self._order(n, batch_size, k, shuffle, key, epoch, n_total)
+            order = self._order(n, batch_size, k, shuffle, seed, epoch, n_total)
             if self._doctor:
                 self._doctor.begin_epoch(epoch, math.ceil(n / batch_size))
             state, logs = self._run_epoch("train", state, data, n, batch_size, k, order, cb,

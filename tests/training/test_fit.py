@@ -89,6 +89,21 @@ def test_second_fit_compiles_nothing():
     assert model._trainer.steps.traces == traces
 
 
+def test_epoch_one_compiles_short_batch_and_validation_before_it_starts():
+    # 90 samples at batch 32: two full steps and a short batch of 26; validation is one
+    # short batch of 20. Those two programs are traced (and compiled in the background)
+    # before training starts, so the epoch itself only traces its first chunk.
+    x, y = blobs(90)
+    model = tutorial_model()
+    seen = {}
+    probe = keras.callbacks.LambdaCallback(
+        on_train_begin=lambda logs: seen.setdefault("begin", model._trainer.steps.traces),
+        on_epoch_end=lambda epoch, logs: seen.setdefault("end", model._trainer.steps.traces))
+    model.fit(x, y, epochs=1, validation_data=(x[:20], y[:20]), verbose=0, callbacks=[probe])
+    assert seen == {"begin": 2, "end": 3}
+    assert not model._trainer.steps._pending
+
+
 def test_seeded_runs_are_bit_identical():
     x, y = blobs(64)
 
