@@ -10,7 +10,7 @@ __version__ = "0.1.0"
 _SUBMODULES = {
     "activations", "backend", "callbacks", "config", "datasets", "initializers", "layers",
     "losses", "metrics", "models", "ops", "optimizers", "random", "regularizers", "saving",
-    "utils", "wrappers", "testing", "doctor",
+    "utils", "wrappers", "testing", "doctor", "distribution",
 }
 _ATTRS = {
     "Sequential": "gazelle.models",

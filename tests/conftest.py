@@ -9,6 +9,8 @@ import pytest  # noqa: E402
 
 @pytest.fixture(autouse=True)
 def _fresh_session():
+    from gazelle import distribution
     from gazelle.core import naming
     naming.reset()
     yield
+    distribution.set_distribution(None)

@@ -6,7 +6,7 @@ so Variables always hold live arrays when Python code (callbacks) looks at them.
 """
 from typing import NamedTuple
 
-import jax
+from gazelle.training import distribute
 
 
 class TrainState(NamedTuple):
@@ -26,11 +26,13 @@ class StateLayout:
         self.metrics = [list(m.variables) for m in metrics]
 
     def lift(self):
-        return TrainState(
+        state = TrainState(
             [v.value for v in self.trainable],
             [v.value for v in self.non_trainable],
             [v.value for v in self.optimizer],
             [[v.value for v in vs] for vs in self.metrics])
+        dist = distribute.current()
+        return state if dist is None else distribute.place(state, dist)   # replicated
 
     def write_back(self, state):
         for field in ("trainable", "non_trainable", "optimizer"):
@@ -44,7 +46,3 @@ class StateLayout:
         for vs, values in zip(self.metrics, metric_values):
             for v, value in zip(vs, values):
                 v._value = value
-
-
-def device_put(state):
-    return jax.device_put(state)

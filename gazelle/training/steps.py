@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import jax
 import jax.numpy as jnp
 
+from gazelle.training import distribute
 from gazelle.training.state import TrainState
 
 
@@ -117,10 +118,11 @@ class Steps:
     # -- chunks --------------------------------------------------------------------
     def chunk(self, kind, steps, batch_size, masked):
         """The jitted function running `steps` steps of `kind` ('train'/'test'/'predict')."""
-        key = (kind, steps, batch_size, masked)
+        dist = distribute.current()
+        key = (kind, steps, batch_size, masked, dist)
         fn = self._cache.get(key)
         if fn is None:
-            fn = self._build_chunk(kind, steps, batch_size, masked)
+            fn = self._build_chunk(kind, steps, batch_size, masked, dist)
             self._cache[key] = fn
         pending = self._pending.pop(key, None)
         if pending is not None:
@@ -131,19 +133,25 @@ class Steps:
         """Traces a chunk for these arguments now and compiles it on a background thread, so
         programs needed later in the epoch (the short last batch, validation) compile while
         the first chunks train. `chunk()` waits for the compile before handing it out."""
-        key = (kind, steps, batch_size, masked)
+        key = (kind, steps, batch_size, masked, distribute.current())
         if key in self._pending:
             return
         lowered = self.chunk(kind, steps, batch_size, masked).lower(*args)
         self._pending[key] = _compiler().submit(lowered.compile)
 
-    def _build_chunk(self, kind, steps, batch_size, masked):
+    def _build_chunk(self, kind, steps, batch_size, masked, dist):
         # Train steps also emit their batch loss as the scan's output: K floats per chunk,
         # free to compute, fetched only by the training doctor (diagnostics.FitDoctor).
         if kind == "train":
             step, skipped = self.train_step_with_loss, lambda s, b: (s, jnp.float32(jnp.nan))
         else:
             step, skipped = (lambda s, b: (self.test_step(s, b), None)), (lambda s, b: (s, None))
+
+        split = distribute.split_batch(dist, batch_size)
+
+        def take(data, idx):
+            batch = _take(data, idx)
+            return batch if split is None else split(batch)
 
         def block_indices(order, start):
             idx = jax.lax.dynamic_slice_in_dim(order, start, steps * batch_size)
@@ -154,7 +162,7 @@ class Steps:
                 self.traces += 1
 
                 def body(carry, i):
-                    return carry, self.predict_step(state, _take(x, i))
+                    return carry, self.predict_step(state, take(x, i))
                 _, ys = jax.lax.scan(body, None, block_indices(order, start))
                 return ys
             return jax.jit(run)
@@ -164,7 +172,7 @@ class Steps:
 
             def body(state, inputs):
                 k, i = inputs
-                batch = _take(data, i)
+                batch = take(data, i)
                 if not masked:
                     return step(state, batch)
                 return jax.lax.cond(k < n_valid, step, skipped, state, batch)

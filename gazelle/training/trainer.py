@@ -15,7 +15,7 @@ import numpy as np
 from gazelle import metrics as metrics_mod
 from gazelle import random as grandom
 from gazelle.callbacks import CallbackList, History
-from gazelle.training import compile_utils, data as data_mod, diagnostics
+from gazelle.training import compile_utils, data as data_mod, diagnostics, distribute
 from gazelle.training.state import StateLayout
 from gazelle.training.steps import Steps
 
@@ -186,7 +186,7 @@ class Trainer:
         order = order[:n]
         if padded > n:
             order = np.concatenate([order, np.zeros((padded - n,), np.int32)])
-        return jax.device_put(order)
+        return distribute.place(order)
 
     def fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split,
             validation_data, shuffle, class_weight, sample_weight, initial_epoch,
@@ -226,8 +226,8 @@ class Trainer:
             batch_size=batch_size, val_samples=val_n if val else 0)
         per_batch = cb.needs_batch_hooks("train")
         k = self._chunk_steps(n // batch_size, verbose, per_batch)
-        data = jax.device_put((x, y, sample_weight))
-        val_data = jax.device_put(val) if val else None
+        data = distribute.place((x, y, sample_weight))
+        val_data = distribute.place(val) if val else None
         seed = grandom.next_seed()
         val_bs = _batch_size(validation_batch_size or batch_size, "validation_batch_size")
 
@@ -297,7 +297,7 @@ class Trainer:
         cb = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
             callbacks, add_progbar=verbose != 0, model=self.model, verbose=verbose, epochs=1,
             steps=math.ceil(n / batch_size), samples=n, batch_size=batch_size, val_samples=0)
-        logs = self._evaluate_arrays(jax.device_put((x, y, sample_weight)), n, batch_size, cb,
+        logs = self._evaluate_arrays(distribute.place((x, y, sample_weight)), n, batch_size, cb,
                                      verbose)
         if return_dict:
             return logs
@@ -333,8 +333,8 @@ def predict_arrays(model, x, n, batch_size):
     model._check_input(x)
     state = steps.layout.lift()
     full, rest = divmod(n, batch_size)
-    xd = jax.device_put(x)
-    order = np.arange(n, dtype=np.int32)
+    xd = distribute.place(x)
+    order = distribute.place(np.arange(n, dtype=np.int32))
     parts = []
     if full:
         ys = steps.chunk("predict", full, batch_size, False)(state, xd, order, 0)

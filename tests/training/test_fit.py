@@ -327,7 +327,7 @@ def test_live_terminal_display_runs_about_twenty_chunks_per_epoch(monkeypatch):
     assert {k[1] for k in model._trainer.steps._cache if k[0] == "train"} == {50, 1}
     model.fit(x, y, epochs=1, verbose=1)
     keys = {k for k in model._trainer.steps._cache if k[0] == "train"}
-    assert ("train", 3, 32, True) in keys       # ceil(50 / 20) = 3 steps, masked tail chunk
+    assert ("train", 3, 32, True, None) in keys  # ceil(50 / 20) = 3 steps, masked tail chunk
 
 
 def test_steps_per_epoch_limits_the_batches():
