@@ -42,3 +42,23 @@ def set_image_data_format(data_format):
             "set_image_data_format: expected 'channels_last' or 'channels_first', "
             f"received {data_format!r}.")
     _IMAGE_DATA_FORMAT = data_format
+
+
+_DATA_MEMORY_BUDGET = None
+
+
+def data_memory_budget():
+    """Bytes of training data `fit` keeps resident on the device (None: the default, 40%
+    of the device's memory, or a quarter of RAM on a CPU). gazelle only."""
+    return _DATA_MEMORY_BUDGET
+
+
+def set_data_memory_budget(value):
+    """Sets how many bytes of arrays `fit` keeps on the device; larger inputs stream from
+    the host in blocks (memmaps always stream). None restores the default. gazelle only."""
+    global _DATA_MEMORY_BUDGET
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                              or value < 0):
+        raise ValueError(f"set_data_memory_budget: expected a number of bytes (int >= 0) or "
+                         f"None; received {value!r}.")
+    _DATA_MEMORY_BUDGET = value

@@ -207,7 +207,8 @@ class CallbackList(Callback):
             self._history = History()
             self.callbacks.append(self._history)
         if self._progbar is None and add_progbar:
-            self._progbar = ProgbarLogger()
+            self._progbar = ProgbarLogger(
+                count_mode="steps" if add_progbar == "steps" else "samples")
             self.callbacks.append(self._progbar)
 
     def __iter__(self):

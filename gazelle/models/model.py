@@ -159,7 +159,7 @@ class Model(Layer):
         if kwargs:
             raise TypeError(f"evaluate(): unexpected keyword argument(s) {sorted(kwargs)}.")
         return trainer.evaluate(x, y, batch_size, _verbose(verbose, 1), sample_weight,
-                                callbacks, return_dict)
+                                callbacks, return_dict, steps=steps)
 
     def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None, **kwargs):
         """Returns the model's outputs for `x` as numpy arrays (batches of 32 by default)."""
@@ -167,8 +167,9 @@ class Model(Layer):
         if kwargs:
             raise TypeError(f"predict(): unexpected keyword argument(s) {sorted(kwargs)}.")
         if self._trainer is not None:
-            return self._trainer.predict(x, batch_size, verbose, callbacks)
-        return trainer_mod.Trainer.predict(_Bare(self), x, batch_size, verbose, callbacks)
+            return self._trainer.predict(x, batch_size, verbose, callbacks, steps=steps)
+        return trainer_mod.Trainer.predict(_Bare(self), x, batch_size, verbose, callbacks,
+                                           steps=steps)
 
     def predict_on_batch(self, x):
         """Returns predictions for one batch (no batching)."""

@@ -20,6 +20,12 @@ def _to_numpy(a, what):
         return tuple(_to_numpy(e, f"{what}[{i}]") for i, e in enumerate(a))
     if isinstance(a, jax.Array):
         return a
+    if isinstance(a, np.memmap):
+        # Left on disk: fit streams memmaps in blocks, converting dtypes and checking for
+        # NaN block by block (reading the whole file here would load it into memory).
+        if a.dtype.kind not in "biuf":
+            raise TypeError(f"`{what}` must hold numbers; received dtype {a.dtype}.")
+        return a
     try:
         arr = np.asarray(a)
     except Exception as e:  # ragged lists and the like
@@ -78,8 +84,8 @@ def standardize(x, y=None, sample_weight=None, *, what="fit", need_y=True):
                              f"{sample_weight.shape}.")
     for name, tree in (("x", x), ("y", y)):
         for leaf in _leaves(tree):
-            if isinstance(leaf, np.ndarray) and leaf.dtype.kind == "f" and \
-                    not np.isfinite(leaf).all():
+            if isinstance(leaf, np.ndarray) and not isinstance(leaf, np.memmap) and \
+                    leaf.dtype.kind == "f" and not np.isfinite(leaf).all():
                 bad = int(np.size(leaf) - np.isfinite(leaf).sum())
                 raise ValueError(
                     f"`{name}` contains {bad} NaN or infinite value(s). Remove or impute them "

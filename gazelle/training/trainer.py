@@ -16,6 +16,7 @@ from gazelle import metrics as metrics_mod
 from gazelle import random as grandom
 from gazelle.callbacks import CallbackList, History
 from gazelle.training import compile_utils, data as data_mod, diagnostics, distribute
+from gazelle.training import sources
 from gazelle.training.state import StateLayout
 from gazelle.training.steps import Steps
 
@@ -129,51 +130,104 @@ class Trainer:
         return [m.name for m in self.metrics] if self.metrics else ["loss"]
 
     # -- the epoch loop ------------------------------------------------------------
-    def _precompile(self, kind, state, data, n, batch_size, k, main=True):
-        """Starts background compiles of the programs an epoch over `n` samples needs:
-        its chunk of k steps (unless `main` is False: the caller compiles that one first
-        thing) and the one-step program for a short last batch."""
+    def _precompile(self, kind, state, data, n, batch_size, k):
+        """Starts a background compile of the one-step program for the short last batch of
+        a resident epoch (the caller compiles its main chunk first thing)."""
         full, rest = divmod(n, batch_size)
         padded = math.ceil(full / k) * k * batch_size if full else 0
         order = jax.ShapeDtypeStruct((max(padded, n),), jnp.int32)    # as _order makes it
-        if full and main:
-            self.steps.precompile(kind, k, batch_size, full % k != 0, state, data, order, 0, 1)
         if rest:
             self.steps.precompile(kind, 1, rest, False, state, data, order, 0, 1)
 
-    def _run_epoch(self, kind, state, data, n, batch_size, k, order, callbacks, begin_hooks):
-        steps = self.steps
-        full, rest = divmod(n, batch_size)
-        n_chunks = math.ceil(full / k) if full else 0
+    def _precompile_blocks(self, kind, state, source, k_max):
+        """Background compiles of the block programs an evaluation of `source` will use."""
+        if not isinstance(source, sources.ArraySource):
+            return
+        data = self._with_targets(jax.tree_util.tree_map(lambda a: a[:0], source.data))
+        bs = source.batch_size
+        full, rest = divmod(source.n, bs)
+        programs = {(1 << (m - 1).bit_length(), bs, (m & (m - 1)) != 0)
+                    for m in _sizes(full, k_max)} | ({(1, rest, False)} if rest else set())
+        for m, b, masked in sorted(programs):
+            shaped = jax.tree_util.tree_map(
+                lambda a: jax.ShapeDtypeStruct((m * b,) + a.shape[1:], _device_dtype(a.dtype)),
+                data)
+            self.steps.precompile(kind, m, b, masked, state, shaped, self._iota(m * b), 0, m)
+
+    def _run_chunks(self, kind, state, chunks, callbacks, begin_hooks):
+        """Runs (fn, args, first_step, n_valid) chunks: one compiled call, one write-back
+        and one host sync each, then the batch-end hook of its last step."""
         hook_end = getattr(callbacks, f"on_{kind}_batch_end")
         hook_begin = getattr(callbacks, f"on_{kind}_batch_begin")
-        fn = steps.chunk(kind, k, batch_size, masked=full % k != 0) if full else None
         logs = {}
-        for c in range(n_chunks):
-            if begin_hooks:
-                hook_begin(c * k)
-            n_valid = min(k, full - c * k)
-            state, logs, losses = fn(state, data, order, c * k * batch_size, n_valid)
-            if kind == "train":
-                steps.layout.write_back(state)
-            logs = _pythonify(logs, self.metrics_names)
-            hook_end(c * k + n_valid - 1, logs)
-            if kind == "train" and self._doctor:    # doctor: this chunk's per-step losses
-                self._doctor.after_chunk(c * k, n_valid, losses)
-            if kind == "train" and self.model.stop_training:
-                return state, logs
-        if rest:
-            if begin_hooks:
-                hook_begin(full)
-            tail = steps.chunk(kind, 1, rest, masked=False)
-            state, logs, losses = tail(state, data, order, full * batch_size, 1)
-            if kind == "train":
-                steps.layout.write_back(state)
-            logs = _pythonify(logs, self.metrics_names)
-            hook_end(full, logs)
-            if kind == "train" and self._doctor:
-                self._doctor.after_chunk(full, 1, losses)
+        try:
+            for fn, args, first, n_valid in chunks:
+                if begin_hooks:
+                    hook_begin(first)
+                state, logs, losses = fn(state, *args)
+                if kind == "train":
+                    self.steps.layout.write_back(state)
+                logs = _pythonify(logs, self.metrics_names)
+                hook_end(first + n_valid - 1, logs)
+                if kind == "train" and self._doctor:    # doctor: the chunk's per-step losses
+                    self._doctor.after_chunk(first, n_valid, losses)
+                if kind == "train" and self.model.stop_training:
+                    break
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()                  # stops a prefetch thread early
         return state, logs
+
+    def _resident_chunks(self, kind, data, n, batch_size, k, order):
+        """Chunks over a dataset resident on the device, gathered through `order`."""
+        full, rest = divmod(n, batch_size)
+        if full:
+            fn = self.steps.chunk(kind, k, batch_size, masked=full % k != 0)
+            for c in range(math.ceil(full / k)):
+                n_valid = min(k, full - c * k)
+                yield fn, (data, order, c * k * batch_size, n_valid), c * k, n_valid
+        if rest:
+            yield (self.steps.chunk(kind, 1, rest, False),
+                   (data, order, full * batch_size, 1), full, 1)
+
+    def _with_targets(self, data):
+        x, y, sw = data
+        return x, self.targets(y), sw
+
+    def _iota(self, rows):
+        cache = self.__dict__.setdefault("_iotas", {})
+        key = (rows, distribute.current())
+        if key not in cache:
+            cache[key] = distribute.place(np.arange(rows, dtype=np.int32))
+        return cache[key]
+
+    def _block_chunks(self, kind, blocks, k=None, select=None):
+        """Chunks over host blocks copied to the device one or two blocks ahead. With `k`
+        (training streams), blocks of several steps are padded to k steps and masked: one
+        program for the whole stream. Without, a block of m steps runs the program for the
+        next power of two, padded and masked, so the programs stay few for any data size."""
+        def put(block):
+            data = block.data if select is None else select(block.data)
+            data = jax.tree_util.tree_map(_to_device_dtype, data)
+            m, bs = block.steps, block.batch_size
+            if k is not None:
+                steps = k if m > 1 else 1
+            else:
+                steps = 1 << (m - 1).bit_length()
+            if steps > m:
+                data = sources.pad_rows(data, steps * bs)
+            return distribute.place(data), steps, bs, block
+
+        for data, steps, bs, block in sources.prefetch(blocks, put):
+            masked = steps > block.steps or (k is not None and steps > 1)
+            if kind == "predict":
+                fn = self.steps.chunk(kind, steps, bs, False)
+                args = (data, self._iota(steps * bs), 0)
+            else:
+                fn = self.steps.chunk(kind, steps, bs, masked)
+                args = (data, self._iota(steps * bs), 0, block.steps)
+            yield fn, args, block.first_step, block.steps
 
     def _order(self, n, batch_size, k, shuffle, seed, epoch, n_total=None):
         """Sample indices for one epoch, on the device: the first `n` of a permutation of
@@ -193,51 +247,86 @@ class Trainer:
             validation_batch_size, validation_freq, steps_per_epoch=None, validation_steps=None,
             doctor=None):
         model = self.model
-        (x, y, sample_weight), n = data_mod.standardize(x, y, sample_weight, what="fit")
-        sample_weight = data_mod.class_weight_to_sample_weight(y, class_weight, sample_weight)
-        val = None
+        batch_size = _batch_size(batch_size, "batch_size")
+        val_bs = _batch_size(validation_batch_size or batch_size, "validation_batch_size")
+        if sources.is_stream(x):
+            # A generator or PyDataset: batches as they come, streamed through blocks.
+            _no_arrays_with_stream(y, sample_weight, validation_split, "fit")
+            source = sources.BatchSource(x, steps_per_epoch, "fit")
+            x, y, sample_weight = source.first()
+            if y is None:
+                raise ValueError("fit(): the generator/PyDataset must yield (x, y) or "
+                                 "(x, y, sample_weight) batches; it yielded inputs only.")
+            batch_size = source.batch_size = int(jax.tree_util.tree_leaves(x)[0].shape[0])
+            n = n_total = None
+        else:
+            (x, y, sample_weight), n = data_mod.standardize(x, y, sample_weight, what="fit")
+            sample_weight = data_mod.class_weight_to_sample_weight(y, class_weight,
+                                                                   sample_weight)
+            source = None
+        val = val_source = None
         if validation_data is not None:
-            vx, vy, vsw = data_mod.unpack_validation_data(validation_data)
-            val, val_n = data_mod.standardize(vx, vy, vsw, what="fit (validation_data)")
+            val_source = self._source(validation_data, None, None, val_bs, validation_steps,
+                                      "fit (validation_data)", unpack=True)
         elif validation_split:
+            if source is not None:
+                raise ValueError("fit(): `validation_split` needs arrays; with a generator or "
+                                 "PyDataset pass `validation_data` instead.")
             (x, y, sample_weight), n, val, val_n = data_mod.split_validation(
                 (x, y, sample_weight), n, validation_split)
+            if validation_steps is not None:
+                val_n = min(val_n, validation_steps * val_bs)
+            val_source = sources.ArraySource(val, val_n, val_bs)
+        if source is None:
+            n_total = n
+            if steps_per_epoch is not None:
+                n = min(n, steps_per_epoch * batch_size)
         steps = self._ensure_ready(x, y)
         y = self.targets(y)
-        if val:
-            val = (val[0], self.targets(val[1]), val[2])
+        probe = (x, y, sample_weight) if source is None else None
+        if source is not None and class_weight:
+            raise ValueError("fit(): `class_weight` needs arrays; a generator or PyDataset can "
+                             "yield (x, y, sample_weight) batches instead.")
+        vsample = None
+        if val_source is not None:
+            vx, vy, _ = val_source.sample()
+            vsample = (vx, self.targets(vy))
+            diagnostics.check_labels(self, *vsample)
         diagnostics.check_labels(self, x, y)
-        if val:
-            diagnostics.check_labels(self, val[0], val[1])
         # The training doctor (gazelle.doctor): host-side findings, nothing inside the steps.
-        self._doctor = diagnostics.start(model, self, x, y, val[:2] if val else None,
+        xs, ys = (x, y) if source is None else (x, self.targets(y))
+        if source is None and sources.is_memmap((x, y)):
+            xs, ys = jax.tree_util.tree_map(lambda a: np.asarray(a[:2048]), (x, y))
+        self._doctor = diagnostics.start(model, self, xs, ys, vsample,
                                          bool(class_weight) or sample_weight is not None, doctor)
-        batch_size = _batch_size(batch_size, "batch_size")
-        n_total = n
-        if steps_per_epoch is not None:
-            n = min(n, steps_per_epoch * batch_size)
-        if val and validation_steps is not None:
-            val_n = min(val_n, validation_steps * _batch_size(validation_batch_size or batch_size,
-                                                              "validation_batch_size"))
 
+        resident = source is None and not sources.is_memmap((x, y, sample_weight)) and \
+            _nbytes((x, y, sample_weight)) <= sources.memory_budget()
+        if source is None and not resident:
+            source = sources.ArraySource((x, y, sample_weight), n, batch_size)
+        steps_count = math.ceil(n / batch_size) if n is not None else source.steps
+        stream_progbar = n is None
         cb = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
-            callbacks, add_history=True, add_progbar=verbose != 0, model=model,
-            verbose=verbose, epochs=epochs, steps=math.ceil(n / batch_size), samples=n,
-            batch_size=batch_size, val_samples=val_n if val else 0)
+            callbacks, add_history=True,
+            add_progbar=("steps" if stream_progbar else True) if verbose != 0 else False,
+            model=model, verbose=verbose, epochs=epochs, steps=steps_count, samples=n,
+            batch_size=batch_size,
+            val_samples=getattr(val_source, "n", 0) if val_source is not None else 0)
         per_batch = cb.needs_batch_hooks("train")
-        k = self._chunk_steps(n // batch_size, verbose, per_batch)
-        data = distribute.place((x, y, sample_weight))
-        val_data = distribute.place(val) if val else None
+        full_steps = n // batch_size if n is not None else (steps_count or 1 << 30)
+        k = self._chunk_steps(full_steps, verbose, per_batch)
+        if not resident:
+            k = sources.max_block_steps(x, batch_size, cap=k)
         seed = grandom.next_seed()
-        val_bs = _batch_size(validation_batch_size or batch_size, "validation_batch_size")
-
-        # Epoch 1 needs up to four programs; all but the first compile in the background
-        # while the first chunks run, so the epoch does not stall at its end to compile.
         state = steps.layout.lift()
-        self._precompile("train", state, data, n, batch_size, k, main=False)
-        if val is not None:
-            self._precompile("test", state, val_data, val_n, val_bs,
-                             self._chunk_steps(val_n // val_bs, 0, False))
+        if resident:
+            data = distribute.place((x, y, sample_weight))
+            # Epoch 1 needs up to four programs; all but the first compile in the background
+            # while the first chunks run, so the epoch does not stall at its end to compile.
+            self._precompile("train", state, data, n, batch_size, k)
+        if val_source is not None:
+            self._precompile_blocks("test", state, val_source,
+                                    self._eval_block_steps(val_source, 0, False))
         del state
 
         model.stop_training = False
@@ -251,15 +340,33 @@ class Trainer:
             cb.on_epoch_begin(epoch)
             state = steps.layout.lift()
             state = state._replace(metrics=steps.reset_metrics())
-            order = self._order(n, batch_size, k, shuffle, seed, epoch, n_total)
             if self._doctor:
-                self._doctor.begin_epoch(epoch, math.ceil(n / batch_size))
-            state, logs = self._run_epoch("train", state, data, n, batch_size, k, order, cb,
-                                          per_batch)
+                self._doctor.begin_epoch(epoch, steps_count or 0)
+            if resident:
+                order = self._order(n, batch_size, k, shuffle, seed, epoch, n_total)
+                chunks = self._resident_chunks("train", data, n, batch_size, k, order)
+            elif isinstance(source, sources.ArraySource):
+                order = _shuffled_order(seed, epoch, n_total)[:n] if shuffle else None
+                chunks = self._block_chunks("train", source.blocks(
+                    _sizes(n // batch_size, k), order), k=k,
+                                            select=self._with_targets)
+            else:
+                chunks = self._block_chunks("train", source.blocks(epoch, k, shuffle), k=k,
+                                            select=self._with_targets)
+            state, logs = self._run_chunks("train", state, chunks, cb, per_batch)
             epoch_logs = dict(logs)
-            if val is not None and not model.stop_training and _due(epoch, validation_freq):
-                val_logs = self._evaluate_arrays(val_data, val_n, val_bs, cb, verbose=0,
-                                                 hooks=False)
+            if getattr(source, "exhausted", False) and epoch + 1 < epochs:
+                import warnings
+                warnings.warn(
+                    f"fit(): the generator `x` ran out of data in epoch {epoch + 1}; training "
+                    f"stops here. Pass `steps_per_epoch` (at most the batches it yields per "
+                    f"epoch), or a generator that loops, to train {epochs} epochs.",
+                    UserWarning, stacklevel=4)
+                model.stop_training = True
+            if val_source is not None and not model.stop_training and \
+                    _due(epoch, validation_freq):
+                val_logs = self._evaluate_source(val_source, cb, verbose=0, hooks=False,
+                                                 epoch=epoch)
                 epoch_logs.update({"val_" + name: v for name, v in val_logs.items()})
             if self._doctor:
                 self._doctor.after_epoch(epoch, epoch_logs)
@@ -273,43 +380,123 @@ class Trainer:
         history = next((c for c in cb.callbacks if isinstance(c, History)), None)
         return history if history is not None else model.history
 
-    def _evaluate_arrays(self, data, n, batch_size, cb, verbose, hooks=True):
+    def _source(self, x, y, sample_weight, batch_size, steps, what, unpack=False):
+        """A BatchSource (generator, PyDataset) or an ArraySource over standardized arrays."""
+        if sources.is_stream(x):
+            _no_arrays_with_stream(y, sample_weight, 0, what)
+            source = sources.BatchSource(x, steps, what)
+            source.batch_size = int(jax.tree_util.tree_leaves(source.first()[0])[0].shape[0])
+            return source
+        if unpack:
+            x, y, sample_weight = data_mod.unpack_validation_data(x)
+        (x, y, sample_weight), n = data_mod.standardize(x, y, sample_weight, what=what)
+        if steps is not None:
+            n = min(n, steps * batch_size)
+        return sources.ArraySource((x, y, sample_weight), n, batch_size)
+
+    def _eval_block_steps(self, source, verbose, hooks):
+        """Steps per evaluation block: a power of two within the block budget (and about a
+        twentieth of the data on a live progress bar)."""
+        if isinstance(source, sources.ArraySource):
+            cap = self._chunk_steps(source.n // source.batch_size, verbose, hooks)
+            return sources.max_block_steps(source.data, source.batch_size, cap=cap)
+        first = source.first()
+        cap = self._chunk_steps(source.steps or 1 << 30, verbose, hooks)
+        return sources.max_block_steps(first, source.batch_size, cap=cap)
+
+    def _evaluate_source(self, source, cb, verbose, hooks=True, epoch=0):
         steps = self.steps
-        k = self._chunk_steps(n // batch_size, verbose, hooks and cb.needs_batch_hooks("test"))
+        per_batch = hooks and cb.needs_batch_hooks("test")
+        k = self._eval_block_steps(source, verbose, per_batch)
         state = steps.layout.lift()
         state = state._replace(metrics=steps.reset_metrics())
-        order = self._order(n, batch_size, k, False, None, 0)
+        if isinstance(source, sources.ArraySource):
+            blocks = source.blocks(_sizes(source.n // source.batch_size, k))
+        else:
+            blocks = source.blocks(epoch, k)
         if hooks:
             cb.on_test_begin()
-        state, logs = self._run_epoch("test", state, data, n, batch_size, k, order,
-                                      cb if hooks else _NO_CALLBACKS, False)
+        state, logs = self._run_chunks("test", state, self._block_chunks(
+            "test", blocks, select=self._with_targets), cb if hooks else _NO_CALLBACKS, per_batch)
         steps.layout.write_back_metrics(state.metrics)
         if hooks:
             cb.on_test_end(logs)
         return logs
 
-    def evaluate(self, x, y, batch_size, verbose, sample_weight, callbacks, return_dict):
-        (x, y, sample_weight), n = data_mod.standardize(x, y, sample_weight, what="evaluate")
-        self._ensure_ready(x, y)
-        y = self.targets(y)
-        diagnostics.check_labels(self, x, y)
+    def evaluate(self, x, y, batch_size, verbose, sample_weight, callbacks, return_dict,
+                 steps=None):
         batch_size = _batch_size(batch_size, "batch_size")
+        source = self._source(x, y, sample_weight, batch_size, steps, "evaluate")
+        sx, sy, _ = source.sample()
+        if sy is None:
+            raise ValueError("evaluate() needs targets `y` to compute the loss; received "
+                             "y=None." if not isinstance(source, sources.BatchSource) else
+                             "evaluate(): the generator/PyDataset must yield (x, y) batches.")
+        self._ensure_ready(sx, sy)
+        diagnostics.check_labels(self, sx, self.targets(sy))
+        n = getattr(source, "n", None)
         cb = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
-            callbacks, add_progbar=verbose != 0, model=self.model, verbose=verbose, epochs=1,
-            steps=math.ceil(n / batch_size), samples=n, batch_size=batch_size, val_samples=0)
-        logs = self._evaluate_arrays(distribute.place((x, y, sample_weight)), n, batch_size, cb,
-                                     verbose)
+            callbacks, add_progbar=("steps" if n is None else True) if verbose != 0 else False,
+            model=self.model, verbose=verbose, epochs=1,
+            steps=math.ceil(n / batch_size) if n is not None else source.steps, samples=n,
+            batch_size=source.batch_size, val_samples=0)
+        logs = self._evaluate_source(source, cb, verbose)
         if return_dict:
             return logs
         values = [logs[name] for name in self.metrics_names if name in logs]
         return values[0] if len(values) == 1 else values
 
-    def predict(self, x, batch_size, verbose, callbacks):
+    def predict(self, x, batch_size, verbose, callbacks, steps=None):
         model = self.model
-        (x, _, _), n = data_mod.standardize(x, None, None, what="predict", need_y=False)
+        batch_size = _batch_size(batch_size, "batch_size")
+        if sources.is_stream(x):
+            source = sources.BatchSource(x, steps, "predict")
+            first = source.first()[0]
+            source.batch_size = int(jax.tree_util.tree_leaves(first)[0].shape[0])
+        else:
+            (x, _, _), n = data_mod.standardize(x, None, None, what="predict", need_y=False)
+            if steps is not None:
+                n = min(n, steps * batch_size)
+            source, first = sources.ArraySource(x, n, batch_size), x
         if not model.built:
-            model(jax.tree_util.tree_map(lambda a: np.asarray(a[:1]), x))
-        return predict_arrays(model, x, n, _batch_size(batch_size, "batch_size"))
+            model(jax.tree_util.tree_map(lambda a: np.asarray(a[:1]), first))
+        return predict_source(model, source)
+
+
+def _no_arrays_with_stream(y, sample_weight, validation_split, what):
+    for name, value in (("y", y), ("sample_weight", sample_weight)):
+        if value is not None:
+            raise ValueError(f"{what}(): `{name}` is not supported when `x` is a generator or "
+                             f"a PyDataset; yield (x, y) or (x, y, sample_weight) batches.")
+
+
+def _sizes(full, k):
+    """Steps per block: blocks of k, then what is left."""
+    return [k] * (full // k) + ([full % k] if full % k else [])
+
+
+def _nbytes(tree):
+    return sum(int(np.prod(leaf.shape)) * leaf.dtype.itemsize
+               for leaf in jax.tree_util.tree_leaves(tree))
+
+
+def _device_dtype(dtype):
+    dtype = np.dtype(dtype)
+    return {np.dtype(np.float64): np.dtype(np.float32),
+            np.dtype(np.int64): np.dtype(np.int32)}.get(dtype, dtype)
+
+
+def _to_device_dtype(a):
+    """float64/int64 blocks (from memmaps, which standardize leaves untouched) as 32-bit;
+    non-finite values in a streamed block are refused like in arrays."""
+    a = np.asarray(a) if not isinstance(a, jax.Array) else a
+    target = _device_dtype(a.dtype)
+    if target != a.dtype:
+        a = a.astype(target)
+    if isinstance(a, np.ndarray) and a.dtype.kind == "f" and not np.isfinite(a).all():
+        raise ValueError("The input data contains NaN or infinite values (found in a streamed "
+                         "block). Remove or impute them before training.")
+    return a
 
 
 class _NoCallbacks:
@@ -318,35 +505,53 @@ class _NoCallbacks:
 
 
 _NO_CALLBACKS = _NoCallbacks()
-_PREDICT_CACHE = {}
 
 
-def predict_arrays(model, x, n, batch_size):
-    """Runs the model over x in compiled chunks and returns numpy outputs."""
-    from gazelle.training.steps import Steps
+def predict_source(model, source):
+    """Runs the model over a source in compiled blocks and returns numpy outputs."""
     steps = getattr(model, "_predict_steps", None)
     trainable = model.trainable_variables
     if steps is None or steps.layout.trainable != trainable:
         layout = StateLayout(model, None, [])
         steps = Steps(model, None, [], None, layout)
         model._predict_steps = steps
-    model._check_input(x)
+    runner = _Predictor(steps)
     state = steps.layout.lift()
-    full, rest = divmod(n, batch_size)
-    xd = distribute.place(x)
-    order = distribute.place(np.arange(n, dtype=np.int32))
+    if isinstance(source, sources.ArraySource):
+        model._check_input(source.data)
+        k = sources.max_block_steps(source.data, source.batch_size)
+        blocks = source.blocks(_sizes(source.n // source.batch_size, k))
+        select = None
+    else:
+        k = sources.max_block_steps(source.first()[0], source.batch_size)
+        blocks = source.blocks(0, k)
+        select = (lambda d: d[0])
     parts = []
-    if full:
-        ys = steps.chunk("predict", full, batch_size, False)(state, xd, order, 0)
+    for fn, args, _, n_valid in runner._block_chunks("predict", blocks, select=select):
+        ys = fn(state, *args)
         parts.append(jax.tree_util.tree_map(
-            lambda a: a.reshape((full * batch_size,) + a.shape[2:]), ys))
-    if rest:
-        ys = steps.chunk("predict", 1, rest, False)(state, xd, order, full * batch_size)
-        parts.append(jax.tree_util.tree_map(lambda a: a.reshape((rest,) + a.shape[2:]), ys))
+            lambda a: a[:n_valid].reshape((n_valid * a.shape[1],) + a.shape[2:]), ys))
     parts = jax.device_get(parts)
+    if not parts:
+        raise ValueError("predict(): the input yielded no batches.")
     if len(parts) == 1:
         return jax.tree_util.tree_map(np.asarray, parts[0])
     return jax.tree_util.tree_map(lambda *a: np.concatenate(a, axis=0), *parts)
+
+
+def predict_arrays(model, x, n, batch_size):
+    """Predictions for in-memory arrays x (n samples), in blocks of `batch_size` rows."""
+    return predict_source(model, sources.ArraySource(x, n, batch_size))
+
+
+class _Predictor:
+    """The block machinery of a Trainer, for a model's prediction steps."""
+
+    def __init__(self, steps):
+        self.steps = steps
+
+    _iota = Trainer._iota
+    _block_chunks = Trainer._block_chunks
 
 
 def _validate_identifiers(loss, metrics):

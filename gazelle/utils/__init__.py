@@ -16,6 +16,8 @@ _NAMES = {
     "plot_confusion_matrix": "gazelle.utils.plotting",
     "plot_predictions_vs_true": "gazelle.utils.plotting",
     "confusion_matrix": "gazelle.utils.plotting",
+    "PyDataset": "gazelle.utils.dataset",
+    "Sequence": "gazelle.utils.dataset",
 }
 
 __all__ = sorted(_NAMES)

@@ -1,0 +1,329 @@
+"""Data that reaches the device in blocks: sliced arrays, memmaps, generators, PyDataset. [L4]
+
+`fit` keeps arrays that fit the memory budget resident on the device (trainer.py); all other
+input, and every evaluation and prediction, flows through here as a sequence of `Block`s:
+`steps` batches of `batch_size` rows stacked along the first axis, made on the host and
+copied to the device by a background thread one or two blocks ahead of the step that
+consumes them. Memory stays at a few blocks whatever the size of the data.
+
+Block sizes come from a small fixed set (powers of two up to the byte budget of a block),
+so the number of compiled programs stays bounded however many different dataset sizes a
+model sees.
+"""
+import math
+import mmap
+import os
+import queue
+import threading
+from typing import Any, NamedTuple
+
+import jax
+import numpy as np
+
+from gazelle import config
+from gazelle.training import data as data_mod
+
+BLOCK_BYTES = 8 << 20           # host bytes per block (a block is also one compiled chunk)
+
+
+def memory_budget():
+    """Bytes of arrays fit keeps resident: config.set_data_memory_budget, else 40% of the
+    accelerator's memory, else a quarter of the host's RAM."""
+    budget = config.data_memory_budget()
+    if budget is not None:
+        return budget
+    try:
+        stats = jax.devices()[0].memory_stats() or {}
+    except Exception:           # CPU clients may not report memory
+        stats = {}
+    if stats.get("bytes_limit"):
+        return int(0.4 * stats["bytes_limit"])
+    try:
+        with open("/proc/meminfo") as f:
+            total_kb = int(next(line for line in f if line.startswith("MemTotal")).split()[1])
+        return total_kb * 1024 // 4
+    except (OSError, StopIteration, ValueError):
+        return 2 << 30
+
+
+class Block(NamedTuple):
+    data: Any                   # (x, y, sample_weight) or x, numpy, steps * batch_size rows
+    steps: int
+    batch_size: int
+    first_step: int
+
+
+def _leaves(tree):
+    return jax.tree_util.tree_leaves(tree)
+
+
+def row_bytes(tree):
+    return sum(leaf.dtype.itemsize * int(np.prod(leaf.shape[1:])) for leaf in _leaves(tree))
+
+
+def max_block_steps(tree, batch_size, cap=None):
+    """Steps per block: the largest power of two whose block fits BLOCK_BYTES (and `cap`)."""
+    fit = max(1, BLOCK_BYTES // max(1, row_bytes(tree) * batch_size))
+    if cap is not None:
+        fit = min(fit, max(1, cap))
+    return 1 << (fit.bit_length() - 1)
+
+
+def is_memmap(tree):
+    return any(isinstance(leaf, np.memmap) for leaf in _leaves(tree))
+
+
+def _file_rows(a):
+    """(file descriptor path, byte position of row 0, row stride) when rows of memmap `a`
+    can be read from its file with pread; None otherwise (views with gaps, odd strides)."""
+    m = getattr(a, "_mmap", None)
+    if not isinstance(a, np.memmap) or m is None or not getattr(a, "filename", None) or \
+            a.ndim == 0 or a.strides[0] <= 0:
+        return None
+    row = np.empty((1,) + a.shape[1:], a.dtype)
+    if a.strides[1:] != row.strides[1:]:
+        return None
+    try:
+        base = np.frombuffer(m, np.uint8).ctypes.data
+    except (TypeError, ValueError):
+        return None
+    start = a.offset - a.offset % mmap.ALLOCATIONGRANULARITY
+    return a.filename, start + (a.ctypes.data - base), a.strides[0]
+
+
+def _read_rows(a, rows, where):
+    """Rows of a memmap read with pread into a fresh array: no pages of the file get mapped
+    into the process, so resident memory stays flat however large the file (a fancy index
+    on the memmap would fault in ~16 neighbouring pages per sampled row)."""
+    path, first, stride = where
+    out = np.empty((len(rows),) + a.shape[1:], a.dtype)
+    buf = memoryview(out.reshape(-1).view(np.uint8))
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        for i, r in enumerate(rows.tolist()):
+            if os.preadv(fd, [buf[i * stride:(i + 1) * stride]], first + r * stride) != stride:
+                raise ValueError(f"Could not read row {r} of the memmap {path!r}: the file "
+                                 "is shorter than the array (was it truncated?).")
+    finally:
+        os.close(fd)
+    return out
+
+
+def _take(a, rows):
+    where = _file_rows(a)
+    if where is None:
+        return np.take(a, rows, axis=0)
+    return _read_rows(a, rows, where)
+
+
+class ArraySource:
+    """Arrays (numpy, memmap) cut into blocks of rows, in order or in a shuffled order."""
+
+    def __init__(self, data, n, batch_size):
+        self.data = data
+        self.n = n
+        self.batch_size = batch_size
+        self.steps = math.ceil(n / batch_size)
+
+    def sample(self, rows=2048):
+        return jax.tree_util.tree_map(lambda a: np.asarray(a[:rows]), self.data)
+
+    def _gather(self, order, start, stop):
+        rows = np.arange(start, stop) if order is None else order[start:stop]
+        return jax.tree_util.tree_map(
+            lambda a: _take(a, rows) if isinstance(a, np.memmap) else (
+                np.take(a, rows, axis=0) if order is not None else a[start:stop]), self.data)
+
+    def blocks(self, sizes, order=None):
+        """Blocks of `sizes` steps each over the full batches, then the short last batch."""
+        full, rest = divmod(self.n, self.batch_size)
+        bs, step = self.batch_size, 0
+        for m in sizes:
+            yield Block(self._gather(order, step * bs, (step + m) * bs), m, bs, step)
+            step += m
+        if rest:
+            yield Block(self._gather(order, full * bs, self.n), 1, rest, full)
+
+
+def _array_like(x):
+    return x is None or isinstance(x, (np.ndarray, jax.Array, list, tuple, dict, str, bytes,
+                                       range)) or any(
+        hasattr(x, a) for a in ("shape", "__array__", "to_numpy"))
+
+
+def _is_dataset(x):
+    return hasattr(x, "__getitem__") and hasattr(x, "__len__") and not _array_like(x)
+
+
+def is_stream(x):
+    """A Python generator/iterator or a PyDataset/Sequence-like object (not arrays)."""
+    if _array_like(x):
+        return False
+    return _is_dataset(x) or hasattr(x, "__next__") or hasattr(x, "__iter__")
+
+
+def unpack(item, what):
+    """A batch from a generator or PyDataset: x, (x,), (x, y) or (x, y, sample_weight)."""
+    if isinstance(item, tuple) and 1 <= len(item) <= 3:
+        x, y, sw = (tuple(item) + (None, None))[:3]
+    elif isinstance(item, list) and len(item) in (2, 3) and not all(
+            isinstance(e, (int, float)) for e in item):
+        x, y, sw = (tuple(item) + (None,))[:3]
+    else:
+        x, y, sw = item, None, None
+    try:
+        (x, y, sw), _ = data_mod.standardize(x, y, sw, what=what, need_y=False)
+    except (TypeError, ValueError) as e:
+        raise type(e)(f"A batch yielded by the {what}() input: {e}") from None
+    return x, y, sw
+
+
+class BatchSource:
+    """Batches from a PyDataset/Sequence (indexable, re-iterable) or a generator."""
+
+    def __init__(self, x, steps_limit, what):
+        self.what = what
+        self.dataset = x if _is_dataset(x) else None
+        self._iterator = None if self.dataset is not None else iter(x)
+        self._peeked = None
+        self.exhausted = False
+        if self.dataset is not None:
+            n = len(self.dataset)
+            if n == 0:
+                raise ValueError(f"{what}(): the PyDataset/Sequence `x` has 0 batches.")
+            self.steps = n if steps_limit is None else min(n, steps_limit)
+        else:
+            self.steps = steps_limit           # None: until the generator stops
+        self.batch_size = None
+
+    def first(self):
+        if self.dataset is not None:
+            return unpack(self.dataset[0], self.what)
+        if self._peeked is None:
+            try:
+                self._peeked = unpack(next(self._iterator), self.what)
+            except StopIteration:
+                raise ValueError(f"{self.what}(): the generator `x` yielded no batches.") \
+                    from None
+        return self._peeked
+
+    def sample(self, rows=2048):
+        return self.first()
+
+    def batches(self, epoch, shuffle):
+        if self.dataset is not None:
+            yield from self._dataset_batches(epoch, shuffle)
+            return
+        count = 0
+        while self.steps is None or count < self.steps:
+            if self._peeked is not None:
+                item, self._peeked = self._peeked, None
+            else:
+                try:
+                    item = unpack(next(self._iterator), self.what)
+                except StopIteration:
+                    self.exhausted = True
+                    return
+            yield item
+            count += 1
+
+    def _dataset_batches(self, epoch, shuffle):
+        ds = self.dataset
+        if hasattr(ds, "on_epoch_begin"):
+            ds.on_epoch_begin()
+        order = np.random.default_rng([epoch, 12345]).permutation(self.steps) if shuffle \
+            else range(self.steps)
+        workers = int(getattr(ds, "workers", 1) or 1)
+        if workers > 1:
+            from concurrent.futures import ThreadPoolExecutor
+            ahead = max(workers, int(getattr(ds, "max_queue_size", 10) or 10))
+            with ThreadPoolExecutor(workers, thread_name_prefix="gazelle-pydataset") as pool:
+                futures = []
+                it = iter(order)
+                for i in it:
+                    futures.append(pool.submit(ds.__getitem__, int(i)))
+                    if len(futures) >= ahead:
+                        yield unpack(futures.pop(0).result(), self.what)
+                for f in futures:
+                    yield unpack(f.result(), self.what)
+        else:
+            for i in order:
+                yield unpack(ds[int(i)], self.what)
+        if hasattr(ds, "on_epoch_end"):
+            ds.on_epoch_end()
+
+    def blocks(self, epoch, k, shuffle=False):
+        """Consecutive batches of one shape stacked into blocks of up to k steps."""
+        group, step = [], 0
+        for batch in self.batches(epoch, shuffle):
+            if group and (len(group) == k or _shapes(batch) != _shapes(group[0])):
+                yield _stack(group, step)
+                step += len(group)
+                group = []
+            group.append(batch)
+        if group:
+            yield _stack(group, step)
+
+
+def _shapes(batch):
+    return jax.tree_util.tree_structure(batch), tuple(
+        (leaf.shape, leaf.dtype) for leaf in _leaves(batch))
+
+
+def _stack(group, first_step):
+    bs = int(_leaves(group[0][0])[0].shape[0])
+    data = group[0] if len(group) == 1 else jax.tree_util.tree_map(
+        lambda *a: np.concatenate(a, axis=0), *group)
+    return Block(data, len(group), bs, first_step)
+
+
+def pad_rows(tree, rows):
+    """Pads every leaf with zero rows up to `rows` (a masked chunk skips them)."""
+    def pad(a):
+        if a.shape[0] == rows:
+            return a
+        return np.concatenate([a, np.zeros((rows - a.shape[0],) + a.shape[1:], a.dtype)])
+    return jax.tree_util.tree_map(pad, tree)
+
+
+def prefetch(items, put, depth=2):
+    """Runs `put` over `items` on a background thread, `depth` results ahead of the caller.
+    Errors in the producer (a user's generator) are raised in the caller."""
+    q = queue.Queue(depth)
+    stop = threading.Event()
+    done = object()
+
+    def produce():
+        try:
+            for item in items:
+                value = ("ok", put(item))
+                while not stop.is_set():
+                    try:
+                        q.put(value, timeout=0.1)
+                        break
+                    except queue.Full:
+                        pass
+                if stop.is_set():
+                    return
+            q.put(("ok", done))
+        except BaseException as e:      # handed to the consumer, which re-raises it
+            q.put(("error", e))
+
+    thread = threading.Thread(target=produce, name="gazelle-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            status, value = q.get()
+            if status == "error":
+                raise value
+            if value is done:
+                return
+            yield value
+    finally:
+        stop.set()
+        while thread.is_alive():
+            try:
+                q.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        thread.join()
