@@ -23,6 +23,39 @@ _ATTRS = {
 __all__ = sorted(_SUBMODULES | set(_ATTRS) | {"__version__"})
 
 
+def _compilation_cache():
+    """XLA's compiled programs go to a disk cache (JAX's persistent compilation cache), so a
+    script run again skips most of its compiling. GAZELLE_COMPILATION_CACHE=0 turns it off,
+    =PATH moves it (default ~/.cache/gazelle/xla); a cache the user configured for JAX wins.
+    Set through JAX's environment variables, so `import gazelle` does not import jax."""
+    import os
+    import sys
+    setting = os.environ.get("GAZELLE_COMPILATION_CACHE", "")
+    if setting.lower() in ("0", "off", "false", "no") or \
+            os.environ.get("JAX_COMPILATION_CACHE_DIR"):
+        return
+    path = setting or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
+        "gazelle", "xla")
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError:
+        return                      # read-only home: run without the cache
+    options = {"jax_compilation_cache_dir": path,
+               "jax_persistent_cache_min_compile_time_secs": "0.2",
+               "jax_compilation_cache_max_size": str(1 << 30)}
+    jax = sys.modules.get("jax")
+    for name, value in options.items():
+        if jax is None:
+            os.environ.setdefault(name.upper(), value)
+        elif name != "jax_compilation_cache_dir" or not jax.config.jax_compilation_cache_dir:
+            jax.config.update(name, type(getattr(jax.config, name) or "")(value)
+                              if name != "jax_compilation_cache_dir" else value)
+
+
+_compilation_cache()
+
+
 def __getattr__(name):
     if name in _SUBMODULES:
         module = importlib.import_module(f"gazelle.{name}")
