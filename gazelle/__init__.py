@@ -42,15 +42,16 @@ def _compilation_cache():
     except OSError:
         return                      # read-only home: run without the cache
     options = {"jax_compilation_cache_dir": path,
-               "jax_persistent_cache_min_compile_time_secs": "0.2",
-               "jax_compilation_cache_max_size": str(1 << 30)}
+               "jax_persistent_cache_min_compile_time_secs": 0.2,
+               "jax_compilation_cache_max_size": 1 << 30}
     jax = sys.modules.get("jax")
     for name, value in options.items():
+        if name.upper() in os.environ:
+            continue                # the user's own JAX setting
         if jax is None:
-            os.environ.setdefault(name.upper(), value)
+            os.environ[name.upper()] = str(value)
         elif name != "jax_compilation_cache_dir" or not jax.config.jax_compilation_cache_dir:
-            jax.config.update(name, type(getattr(jax.config, name) or "")(value)
-                              if name != "jax_compilation_cache_dir" else value)
+            jax.config.update(name, value)
 
 
 _compilation_cache()
