@@ -595,7 +595,7 @@ class FitDoctor:
 
     def after_chunk(self, first_step, n_valid, step_losses):
         """Per-step losses of one compiled chunk: non-finite or exploding loss."""
-        losses = np.asarray(jax.device_get(step_losses), np.float64)[:n_valid]
+        losses = np.asarray(jax.device_get(step_losses), np.float64).reshape(-1)[:n_valid]
         finite = np.isfinite(losses)
         if len(self.first_losses) < 10 and finite.any():      # the fit's first 10 steps
             self.first_losses.extend(losses[finite][:10 - len(self.first_losses)].tolist())

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from gazelle.training import distribute
 from gazelle.training.state import TrainState
@@ -38,6 +39,10 @@ class Steps:
         self.metrics = [slot.metric for slot in slots]
         self.optimizer = optimizer
         self.layout = layout
+        # On CPUs, models with convolutions run one dispatched step at a time (see
+        # layers.convolutional._BaseConv._slow_in_cpu_loops); elsewhere chunks are scans.
+        self.per_step_dispatch = jax.default_backend() == "cpu" and any(
+            getattr(layer, "_slow_in_cpu_loops", False) for layer in model._flatten_layers())
         self._cache = {}
         self._pending = {}            # chunk key -> Future of its XLA compile (precompile)
         self.traces = 0               # how many chunk programs were traced (tests read it)
@@ -157,15 +162,37 @@ class Steps:
             idx = jax.lax.dynamic_slice_in_dim(order, start, steps * batch_size)
             return idx.reshape(steps, batch_size)
 
+        if steps > 1 and self.per_step_dispatch:
+            return _Dispatched(self.chunk(kind, 1, batch_size, False), batch_size, kind)
+
         if kind == "predict":
             def run(state, x, order, start):
                 self.traces += 1
+                if steps == 1:
+                    return jax.tree_util.tree_map(
+                        lambda a: a[None], self.predict_step(state, take(
+                            x, block_indices(order, start)[0])))
 
                 def body(carry, i):
                     return carry, self.predict_step(state, take(x, i))
                 _, ys = jax.lax.scan(body, None, block_indices(order, start))
                 return ys
             return jax.jit(run)
+
+        if steps == 1:
+            # One step: straight-line code, no loop around it (compiles faster, and keeps
+            # XLA:CPU's convolution gradients fast).
+            def run(state, data, order, start, n_valid):
+                self.traces += 1
+                batch = take(data, block_indices(order, start)[0])
+                if masked:
+                    state, loss = jax.lax.cond(0 < n_valid, step, skipped, state, batch)
+                else:
+                    state, loss = step(state, batch)
+                losses = None if loss is None else jnp.reshape(loss, (1,))
+                return state, self.results(state.metrics), losses
+
+            return jax.jit(run, donate_argnums=(0,) if kind == "train" else ())
 
         def run(state, data, order, start, n_valid):
             self.traces += 1
@@ -185,3 +212,29 @@ class Steps:
 
     def reset_metrics(self):
         return [m.stateless_reset_state() for m in self.metrics]
+
+
+class _Dispatched:
+    """A chunk of steps run as a Python loop over the one-step program: every step is its
+    own asynchronous dispatch, with no host sync until the caller reads the results."""
+
+    def __init__(self, one_step, batch_size, kind):
+        self.one_step = one_step
+        self.batch_size = batch_size
+        self.kind = kind
+
+    def __call__(self, state, data, order, start, n_valid=None):
+        if self.kind == "predict":     # all the block's steps; outputs joined on the host
+            steps = order.shape[0] // self.batch_size
+            ys = jax.device_get([self.one_step(state, data, order, start + i * self.batch_size)
+                                 for i in range(steps)])
+            return jax.tree_util.tree_map(lambda *a: np.concatenate(a), *ys)
+        losses, logs = [], None
+        for i in range(int(n_valid)):
+            state, logs, loss = self.one_step(state, data, order, start + i * self.batch_size,
+                                              1)
+            losses.append(loss)
+        return state, logs, (losses if self.kind == "train" else None)
+
+    def lower(self, state, data, order, start, *n_valid):
+        return self.one_step.lower(state, data, order, start, *([1] if n_valid else []))
