@@ -11,12 +11,16 @@ gradients. One device computing the same global batch gives the same numbers up 
 summation order. Arrays that fit in memory are copied to every device; streamed data
 (generators, PyDataset, memmaps) arrive per chunk, already split.
 
-Several hosts: call `initialize()` (JAX's `jax.distributed.initialize`, with gloo collectives
-on CPUs) in every process before any other JAX work; `list_devices()` then lists the devices
-of all processes, and every process runs the same script on the same data.
+Several processes (hosts): call `initialize()` (JAX's `jax.distributed.initialize`, with
+gloo collectives on CPUs) in every process before any other JAX work; `list_devices()` then
+lists the devices of all processes, and every process runs the same script, seeded alike,
+on the SAME full arrays (unlike Keras, which feeds each process its own shard); fit checks
+that with a checksum and refuses data that differs. Weights and logs come back identical
+in every process. See docs/DISTRIBUTED.md.
 Model parallelism (Keras's `ModelParallel`, `LayoutMap`) is not provided.
 """
 import contextlib
+import os
 
 import jax
 import numpy as np
@@ -101,6 +105,11 @@ class DataParallel:
     def num_devices(self):
         return int(self.device_mesh.devices.size)
 
+    @property
+    def num_processes(self):
+        """How many processes own devices of the mesh (more than 1: a multi-process job)."""
+        return len({d.process_index for d in self.device_mesh.devices.flat})
+
     def replicated(self):
         """The sharding of weights and other state: a full copy on every device."""
         return NamedSharding(self.device_mesh.mesh, PartitionSpec())
@@ -139,14 +148,25 @@ def distribution():
     return _STATE["distribution"]
 
 
-def initialize(job_addresses=None, num_processes=None, process_id=None):
+def initialize(job_addresses=None, num_processes=None, process_id=None, **kwargs):
     """Joins a multi-process JAX job (several hosts, or several processes on one host).
 
     `job_addresses` is the coordinator's "host:port" (Keras also accepts a comma-separated
-    list, whose first entry is the coordinator). Call it first thing in every process, before
-    any model or array exists. On CPUs the collectives run over gloo."""
+    list, whose first entry is the coordinator). Arguments left None are read, as in Keras,
+    from KERAS_DISTRIBUTION_JOB_ADDRESSES, KERAS_DISTRIBUTION_NUM_PROCESSES and
+    KERAS_DISTRIBUTION_PROCESS_ID when set. Other keyword arguments go to
+    `jax.distributed.initialize` (e.g. `initialization_timeout` in seconds). Call it first
+    thing in every process, before any model or array exists. On CPUs the collectives run
+    over gloo."""
+    env = os.environ
+    if job_addresses is None and "KERAS_DISTRIBUTION_JOB_ADDRESSES" in env:
+        job_addresses = env["KERAS_DISTRIBUTION_JOB_ADDRESSES"]
+    if num_processes is None and "KERAS_DISTRIBUTION_NUM_PROCESSES" in env:
+        num_processes = int(env["KERAS_DISTRIBUTION_NUM_PROCESSES"])
+    if process_id is None and "KERAS_DISTRIBUTION_PROCESS_ID" in env:
+        process_id = int(env["KERAS_DISTRIBUTION_PROCESS_ID"])
     if isinstance(job_addresses, str) and "," in job_addresses:
         job_addresses = job_addresses.split(",")[0]
     jax.config.update("jax_cpu_collectives_implementation", "gloo")
     jax.distributed.initialize(coordinator_address=job_addresses, num_processes=num_processes,
-                               process_id=process_id)
+                               process_id=process_id, **kwargs)

@@ -531,7 +531,7 @@ def predict_source(model, source):
         ys = fn(state, *args)
         parts.append(jax.tree_util.tree_map(
             lambda a: a[:n_valid].reshape((n_valid * a.shape[1],) + a.shape[2:]), ys))
-    parts = jax.device_get(parts)
+    parts = distribute.to_host(parts)      # also gathers arrays split over processes
     if not parts:
         raise ValueError("predict(): the input yielded no batches.")
     if len(parts) == 1:
