@@ -14,7 +14,8 @@ standardized to float32. Systems, run interleaved round by round in one process:
 The first epoch of each system (compile/warm-up) is reported on its own; the statistics
 cover the `--rounds` epochs after it.
 
-    python bench/seed_mlp.py [--rounds 5] [--batch-size 32] [--quick] [--write-results]
+    python bench/seed_mlp.py [--rounds 5] [--batch-size 32] [--quick] [--images N]
+                             [--write-results] [--json PATH]
 
 A benchmark script, not library code: imports gazelle, keras, jax, torch and numpy.
 """
@@ -24,18 +25,15 @@ os.environ["KERAS_BACKEND"] = "jax"  # must happen before keras is imported
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 import argparse  # noqa: E402
-import datetime  # noqa: E402
-import gc  # noqa: E402
-import platform  # noqa: E402
 import re  # noqa: E402
-import statistics  # noqa: E402
 import sys  # noqa: E402
-import time  # noqa: E402
 import warnings  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-CLEAN_BELOW = 0.25  # an epoch is clean when other processes used fewer cores than this
+from harness import (CLEAN_BELOW, command_line, load_average, machine_facts,  # noqa: E402
+                     print_facts, ratio, summarize, timed, write_json)
+
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS.md")
 LEARNING_RATE = 0.01
 NAMES = {"gazelle": "gazelle", "keras": "Keras 3 (JAX backend)",
@@ -54,63 +52,6 @@ def load_data(limit=None):
     mean, std = x.mean(), x.std()
     x = ((x.astype(np.float32) - mean) / std).astype(np.float32)
     return x, y.astype(np.int32)
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def version(module_name):
-    try:
-        return __import__(module_name).__version__
-    except Exception:  # not installed, or broken: say so in the table instead of failing
-        return "not available"
-
-
-def gazelle_source():
-    """Where gazelle was imported from, with the git commit when that is a checkout."""
-    import subprocess
-    import gazelle
-    folder = os.path.dirname(os.path.dirname(os.path.abspath(gazelle.__file__)))
-    try:
-        git = ["git", "-C", folder]
-        commit = subprocess.run(git + ["rev-parse", "--short", "HEAD"], capture_output=True,
-                                text=True, check=True).stdout.strip()
-        dirty = subprocess.run(git + ["status", "--porcelain", "--", "gazelle"],
-                               capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return folder
-    return f"{folder} at {commit}" + (" + uncommitted changes" if dirty else "")
-
-
-def machine_facts():
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-    facts = {
-        "date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
-        "cpu": cpu_model(),
-        "cores": f"{os.cpu_count()} logical ({usable} usable by this process)",
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "jax": version("jax"),
-        "keras": version("keras"),
-        "torch": version("torch"),
-        "gazelle": f"{version('gazelle')} from {gazelle_source()}",
-    }
-    if hasattr(os, "getloadavg"):  # others' jobs on the machine show up here
-        facts["load average at start"] = " ".join(f"{v:.2f}" for v in os.getloadavg())
-    try:
-        import torch
-        facts["torch"] += f" (num_threads={torch.get_num_threads()})"
-    except ImportError:
-        pass
-    return facts
 
 
 # ---------------------------------------------------------------- the four systems
@@ -252,36 +193,6 @@ FACTORIES = {"gazelle": make_gazelle, "keras": make_keras,
 
 # ---------------------------------------------------------------- measuring
 
-def busy_cpu_seconds():
-    """CPU-seconds the whole machine has spent busy (from /proc/stat), or None."""
-    try:
-        with open("/proc/stat") as f:
-            fields = [int(v) for v in f.readline().split()[1:]]
-    except (OSError, ValueError):
-        return None
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
-    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
-
-
-def own_cpu_seconds():
-    t = os.times()
-    return t.user + t.system
-
-
-def timed(run_epoch):
-    """(wall seconds, accuracy, cores that other processes kept busy meanwhile)."""
-    gc.collect()
-    busy, own = busy_cpu_seconds(), own_cpu_seconds()
-    start = time.perf_counter()
-    accuracy = run_epoch()
-    seconds = time.perf_counter() - start
-    others = None
-    if busy is not None:
-        cpu = (busy_cpu_seconds() - busy) - (own_cpu_seconds() - own)
-        others = max(cpu, 0.0) / seconds
-    return seconds, accuracy, others
-
-
 def measure(x, y, batch_size, rounds, seed, log=print):
     """Warm-up epoch, then `rounds` rounds of one epoch per system, interleaved."""
     runners, results = {}, {}
@@ -308,11 +219,21 @@ def measure(x, y, batch_size, rounds, seed, log=print):
 
 # ---------------------------------------------------------------- report
 
-def ratio(a, b):
-    return f"{a / b:.2f}x" if a and b else "n/a"
+def stats_of(results):
+    """Per system: first epoch, min/median over the clean measured epochs, accuracy."""
+    stats = {}
+    for key, res in results.items():
+        if "skipped" in res:
+            stats[key] = {"name": NAMES[key], "skipped": res["skipped"]}
+            continue
+        stats[key] = {"name": NAMES[key], "first": res["first"],
+                      "first_others": res["first_others"], "accuracy": res["accuracy"],
+                      "times": res["times"], "others": res["others"],
+                      **summarize(res["times"], res["others"])}
+    return stats
 
 
-def format_report(facts, results, n, batch_size, rounds, command):
+def format_report(facts, stats, n, batch_size, rounds, command):
     steps = -(-n // batch_size)
     lines = [
         f"## Batch size {batch_size}",
@@ -324,27 +245,22 @@ def format_report(facts, results, n, batch_size, rounds, command):
         f"| clean epochs | train accuracy after {rounds + 1} epochs |",
         "|---|---:|---:|---:|---:|---:|",
     ]
-    stats = {}
-    for key, res in results.items():
-        if "skipped" in res:
-            lines.append(f"| {NAMES[key]} | {res['skipped']} | | | | |")
+    for key, st in stats.items():
+        if "skipped" in st:
+            lines.append(f"| {st['name']} | {st['skipped']} | | | | |")
             continue
-        clean = [t for t, o in zip(res["times"], res["others"])
-                 if o is not None and o < CLEAN_BELOW]
-        times = clean or res["times"]
-        lo, med = min(times), statistics.median(times)
-        stats[key] = (lo, med)
-        flag = "" if clean else " (none clean: all epochs)"
-        busy = res["first_others"] is not None and res["first_others"] >= CLEAN_BELOW
-        first = f"{res['first']:.2f}" + (" (not clean)" if busy else "")
-        lines.append(f"| {NAMES[key]} | {first} | {lo:.3f} | {med:.3f} "
-                     f"| {len(clean)}/{len(res['times'])}{flag} | {res['accuracy']:.4f} |")
+        flag = "" if st["clean"] else " (none clean: all epochs)"
+        busy = st["first_others"] is not None and st["first_others"] >= CLEAN_BELOW
+        first = f"{st['first']:.2f}" + (" (not clean)" if busy else "")
+        lines.append(f"| {st['name']} | {first} | {st['min']:.3f} | {st['median']:.3f} "
+                     f"| {st['clean']}/{st['n']}{flag} | {st['accuracy']:.4f} |")
     lines += ["", "| ratio | by min | by median |", "|---|---:|---:|"]
     for label, top, bottom in [("Keras 3 / gazelle", "keras", "gazelle"),
                                ("PyTorch / gazelle", "torch", "gazelle"),
                                ("gazelle / hand-written JAX", "gazelle", "jax")]:
-        a, b = stats.get(top, (None, None)), stats.get(bottom, (None, None))
-        lines.append(f"| {label} | {ratio(a[0], b[0])} | {ratio(a[1], b[1])} |")
+        a, b = stats.get(top, {}), stats.get(bottom, {})
+        lines.append(f"| {label} | {ratio(a.get('min'), b.get('min'))} "
+                     f"| {ratio(a.get('median'), b.get('median'))} |")
     lines += ["", "Machine: " + "; ".join(f"{k} {v}" for k, v in facts.items()), ""]
     return "\n".join(lines)
 
@@ -373,14 +289,19 @@ SECTION = re.compile(r"<!-- batch (\d+) -->\n(.*?)<!-- end batch \1 -->\n", re.S
 
 
 def write_results(section, batch_size, path=RESULTS):
-    """Replaces this batch size's section of RESULTS.md, keeping the others."""
-    sections = {}
-    if os.path.exists(path):
-        with open(path) as f:
-            sections = {int(b): body for b, body in SECTION.findall(f.read())}
-    sections[batch_size] = section
-    text = HEADER + "".join(f"\n<!-- batch {b} -->\n{sections[b].strip()}\n<!-- end batch {b} -->\n"
-                            for b in sorted(sections))
+    """Replaces this batch size's section of RESULTS.md in place and keeps everything else
+    (the other batch size, the sections bench/run_all.py writes, the hand-written ones);
+    a missing section goes after the last batch section, or at the end."""
+    block = f"<!-- batch {batch_size} -->\n{section.strip()}\n<!-- end batch {batch_size} -->\n"
+    text = HEADER if not os.path.exists(path) else open(path).read()
+    found = [m for m in SECTION.finditer(text)]
+    mine = [m for m in found if int(m.group(1)) == batch_size]
+    if mine:
+        text = text[:mine[0].start()] + block + text[mine[0].end():]
+    elif found:
+        text = text[:found[-1].end()] + "\n" + block + text[found[-1].end():]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block
     with open(path, "w") as f:
         f.write(text)
 
@@ -395,27 +316,33 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--write-results", action="store_true",
                         help=f"rewrite this batch size's section of {RESULTS}")
+    parser.add_argument("--images", type=int, default=None,
+                        help="use only the first N training images (default: all 55,000)")
+    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     args = parser.parse_args(argv)
     if args.rounds < 1 or args.batch_size < 1:
         parser.error(f"--rounds and --batch-size must be positive integers; received "
                      f"{args.rounds} and {args.batch_size}.")
     if args.quick and args.write_results:
         parser.error("--write-results records real measurements; drop --quick.")
+    if args.images is not None and args.write_results:
+        parser.error("--write-results records the full data set; drop --images.")
     rounds = 2 if args.quick else args.rounds
-    command = "python bench/seed_mlp.py" + (f" {' '.join(argv or sys.argv[1:])}".rstrip())
-    if os.environ.get("PYTHONPATH"):
-        command = f"PYTHONPATH={os.environ['PYTHONPATH']} {command}"
+    command = command_line("seed_mlp.py", argv if argv is not None else sys.argv[1:])
 
     facts = machine_facts()
-    print("\n".join(f"{k:8s} {v}" for k, v in facts.items()), flush=True)
-    x, y = load_data(limit=5000 if args.quick else None)
+    print_facts(facts)
+    x, y = load_data(limit=args.images or (5000 if args.quick else None))
     print(f"data     {x.shape} {x.dtype}, batch size {args.batch_size}, "
           f"{rounds} rounds after a warm-up", flush=True)
-    results = measure(x, y, args.batch_size, rounds, args.seed)
-    if hasattr(os, "getloadavg"):
-        facts["load average at end"] = " ".join(f"{v:.2f}" for v in os.getloadavg())
-    section = format_report(facts, results, len(x), args.batch_size, rounds, command)
+    stats = stats_of(measure(x, y, args.batch_size, rounds, args.seed))
+    facts["load average at end"] = load_average()
+    section = format_report(facts, stats, len(x), args.batch_size, rounds, command)
     print("\n" + section)
+    write_json(args.json, {"workload": "W1", "script": "seed_mlp.py", "command": command,
+                           "facts": facts, "batch_size": args.batch_size, "samples": len(x),
+                           "steps": -(-len(x) // args.batch_size), "rounds": rounds,
+                           "systems": stats, "markdown": section})
     if args.write_results:
         write_results(section, args.batch_size)
         print(f"wrote {RESULTS}")
