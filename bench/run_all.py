@@ -297,6 +297,9 @@ def main(argv=None):
                              "--args 'w2=--subset gazelle=6400,jax=6400,jax-nchw=6400'")
     parser.add_argument("--json-dir", help="where the scripts' JSON and logs go "
                                            "(default: a new folder under /tmp)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="with --only and --json-dir: take the other workloads' results "
+                             "from the JSON an earlier run left in --json-dir")
     args = parser.parse_args(argv)
     keys = list(STEPS) if not args.only else [k for k in args.only.split(",") if k]
     if any(k not in STEPS for k in keys):
@@ -319,6 +322,14 @@ def main(argv=None):
     results, durations = {}, {}
     for key in keys:
         results[key], durations[key], _ = run_step(key, args.quick, folder, extra.get(key, ()))
+    if args.reuse:
+        for key in STEPS:
+            earlier = os.path.join(folder, f"{key}.json")
+            if key not in keys and os.path.exists(earlier):
+                with open(earlier) as f:
+                    results[key] = json.load(f)
+                durations[key] = 0.0
+        results = {k: results[k] for k in STEPS if k in results}
     write_results(path, results, durations, started, command, args.quick)
     print(f"\nwrote {path} ({sum(durations.values()) / 60:.1f} minutes)")
     failed = [k for k in keys if not results[k]]

@@ -114,9 +114,12 @@ class ProgbarLogger(Callback):
             count, val_count, unit = self._param("samples"), self._param("val_samples", 0), "samples"
         if count is None:  # size unknown (a generator): nothing worth saying
             return
-        message = "Train on {} {}".format(count, unit)
+        # tf.keras 2: "Train on 55000 samples, validate on 5000 samples" for arrays,
+        # "Train for 100 steps, validate for 10 steps" for generators and Sequences.
+        word = "for" if self.use_steps else "on"
+        message = "Train {} {} {}".format(word, count, unit)
         if val_count:
-            message += ", validate on {} {}".format(val_count, unit)
+            message += ", validate {} {} {}".format(word, val_count, unit)
         print_msg(message)
 
     def on_train_end(self, logs=None):

@@ -100,8 +100,13 @@ def _read_rows(a, rows, where):
     buf = memoryview(out.reshape(-1).view(np.uint8))
     fd = os.open(path, os.O_RDONLY)
     try:
-        for i, r in enumerate(rows.tolist()):
-            if os.preadv(fd, [buf[i * stride:(i + 1) * stride]], first + r * stride) != stride:
+        if len(rows) and rows[-1] - rows[0] == len(rows) - 1 and \
+                np.all(np.diff(rows) == 1):             # in order: one read for the block
+            reads = [(0, len(rows) * stride, int(rows[0]))]
+        else:
+            reads = [(i * stride, stride, r) for i, r in enumerate(rows.tolist())]
+        for at, size, r in reads:
+            if os.preadv(fd, [buf[at:at + size]], first + r * stride) != size:
                 raise ValueError(f"Could not read row {r} of the memmap {path!r}: the file "
                                  "is shorter than the array (was it truncated?).")
     finally:
@@ -110,10 +115,15 @@ def _read_rows(a, rows, where):
 
 
 def _take(a, rows):
+    """Rows of a memmap; non-finite values are refused here, block by block, since
+    standardize does not read memmaps whole."""
     where = _file_rows(a)
-    if where is None:
-        return np.take(a, rows, axis=0)
-    return _read_rows(a, rows, where)
+    out = np.take(a, rows, axis=0) if where is None else _read_rows(a, rows, where)
+    if out.dtype.kind == "f" and not np.isfinite(out).all():
+        raise ValueError(f"The memmap input contains NaN or infinite values (in rows "
+                         f"{int(rows.min())}..{int(rows.max())}). Remove or impute them "
+                         "before training.")
+    return out
 
 
 class ArraySource:
@@ -127,6 +137,10 @@ class ArraySource:
 
     def sample(self, rows=2048):
         return jax.tree_util.tree_map(lambda a: np.asarray(a[:rows]), self.data)
+
+    def small(self):
+        """In memory and within one block: read it in the caller's thread."""
+        return not is_memmap(self.data) and self.n * row_bytes(self.data) <= BLOCK_BYTES
 
     def _gather(self, order, start, stop):
         rows = np.arange(start, stop) if order is None else order[start:stop]
@@ -209,6 +223,9 @@ class BatchSource:
 
     def sample(self, rows=2048):
         return self.first()
+
+    def small(self):
+        return False
 
     def batches(self, epoch, shuffle):
         if self.dataset is not None:

@@ -202,7 +202,7 @@ class Trainer:
             cache[key] = distribute.place(np.arange(rows, dtype=np.int32))
         return cache[key]
 
-    def _block_chunks(self, kind, blocks, k=None, select=None):
+    def _block_chunks(self, kind, blocks, k=None, select=None, background=True):
         """Chunks over host blocks copied to the device one or two blocks ahead. With `k`
         (training streams), blocks of several steps are padded to k steps and masked: one
         program for the whole stream. Without, a block of m steps runs the program for the
@@ -219,7 +219,9 @@ class Trainer:
                 data = sources.pad_rows(data, steps * bs)
             return distribute.place(data), steps, bs, block
 
-        for data, steps, bs, block in sources.prefetch(blocks, put):
+        # A prefetch thread costs ~0.1 ms to start: not worth it for one small block.
+        placed = sources.prefetch(blocks, put) if background else map(put, blocks)
+        for data, steps, bs, block in placed:
             masked = steps > block.steps or (k is not None and steps > 1)
             if kind == "predict":
                 fn = self.steps.chunk(kind, steps, bs, False)
@@ -283,7 +285,6 @@ class Trainer:
                 n = min(n, steps_per_epoch * batch_size)
         steps = self._ensure_ready(x, y)
         y = self.targets(y)
-        probe = (x, y, sample_weight) if source is None else None
         if source is not None and class_weight:
             raise ValueError("fit(): `class_weight` needs arrays; a generator or PyDataset can "
                              "yield (x, y, sample_weight) batches instead.")
@@ -417,7 +418,8 @@ class Trainer:
         if hooks:
             cb.on_test_begin()
         state, logs = self._run_chunks("test", state, self._block_chunks(
-            "test", blocks, select=self._with_targets), cb if hooks else _NO_CALLBACKS, per_batch)
+            "test", blocks, select=self._with_targets, background=not source.small()),
+            cb if hooks else _NO_CALLBACKS, per_batch)
         steps.layout.write_back_metrics(state.metrics)
         if hooks:
             cb.on_test_end(logs)
@@ -487,16 +489,10 @@ def _device_dtype(dtype):
 
 
 def _to_device_dtype(a):
-    """float64/int64 blocks (from memmaps, which standardize leaves untouched) as 32-bit;
-    non-finite values in a streamed block are refused like in arrays."""
+    """float64/int64 blocks (from memmaps, which standardize leaves untouched) as 32-bit."""
     a = np.asarray(a) if not isinstance(a, jax.Array) else a
     target = _device_dtype(a.dtype)
-    if target != a.dtype:
-        a = a.astype(target)
-    if isinstance(a, np.ndarray) and a.dtype.kind == "f" and not np.isfinite(a).all():
-        raise ValueError("The input data contains NaN or infinite values (found in a streamed "
-                         "block). Remove or impute them before training.")
-    return a
+    return a.astype(target) if target != a.dtype else a
 
 
 class _NoCallbacks:
@@ -526,12 +522,17 @@ def predict_source(model, source):
         k = sources.max_block_steps(source.first()[0], source.batch_size)
         blocks = source.blocks(0, k)
         select = (lambda d: d[0])
-    parts = []
-    for fn, args, _, n_valid in runner._block_chunks("predict", blocks, select=select):
-        ys = fn(state, *args)
-        parts.append(jax.tree_util.tree_map(
-            lambda a: a[:n_valid].reshape((n_valid * a.shape[1],) + a.shape[2:]), ys))
-    parts = distribute.to_host(parts)      # also gathers arrays split over processes
+    outputs, counts = [], []
+    for fn, args, _, n_valid in runner._block_chunks("predict", blocks, select=select,
+                                                     background=not source.small()):
+        outputs.append(fn(state, *args))
+        counts.append(n_valid)
+    outputs = distribute.to_host(outputs)   # also gathers arrays split over processes
+    # (steps, batch, ...) blocks -> rows, without the padded steps (on the host: no eager
+    # device ops, which cost more than a small prediction itself)
+    parts = [jax.tree_util.tree_map(
+        lambda a, n=n: a[:n].reshape((n * a.shape[1],) + a.shape[2:]), ys)
+        for ys, n in zip(outputs, counts)]
     if not parts:
         raise ValueError("predict(): the input yielded no batches.")
     if len(parts) == 1:

@@ -180,7 +180,7 @@ def test_count_mode_steps(capsys, clock, not_a_terminal):
     fit(clock, epochs=1, val_samples=0, callbacks=[ProgbarLogger(count_mode="steps")],
         seconds_per_batch=0.5)
     assert capsys.readouterr().out == (
-        "Train on 4 steps\n"
+        "Train for 4 steps\n"
         f"4/4 {FULL} - 2s 500ms/step - loss: 0.2500 - accuracy: 0.7500\n")
 
 

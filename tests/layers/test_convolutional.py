@@ -260,3 +260,45 @@ def test_small_cnn_predicts_and_trains_like_keras():
     assert not np.allclose(ours.get_weights()[0], initial[0])
     for a, b in zip(ours.get_weights(), theirs.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("rank, strides, dilation, padding, data_format", [
+    (1, 1, 1, "causal", "channels_last"), (1, 2, 1, "same", "channels_first"),
+    (2, 1, 1, "valid", "channels_last"), (2, 2, 1, "same", "channels_last"),
+    (2, 1, 2, "same", "channels_first"), (2, (2, 1), 1, "valid", "channels_last"),
+    (3, 1, 1, "same", "channels_last")])
+def test_cpu_patches_convolution_matches_lax_with_gradients(rank, strides, dilation, padding,
+                                                          data_format):
+    # On CPUs gazelle computes convolutions as shifted patches times the kernel matrix;
+    # values and both gradients must equal XLA's own convolution.
+    import jax
+    from gazelle.layers import convolutional as conv_mod
+    layer = {1: keras.layers.Conv1D, 2: keras.layers.Conv2D, 3: keras.layers.Conv3D}[rank](
+        5, 3, strides=strides, dilation_rate=dilation, padding=padding,
+        data_format=data_format)
+    spatial = (9,) * rank
+    shape = (2,) + ((3,) + spatial if data_format == "channels_first" else spatial + (3,))
+    x = np.random.default_rng(rank).standard_normal(shape).astype("float32")
+    layer.build(shape)
+    kernel = layer.kernel.value
+
+    def patches(x, k):
+        return conv_mod._patches_conv(x, k, layer.strides, _pads(layer), layer.dilation_rate,
+                                      data_format)
+
+    def lax(x, k):
+        return jax.lax.conv_general_dilated(
+            x, k, layer.strides, _pads(layer), rhs_dilation=layer.dilation_rate,
+            dimension_numbers=conv_mod._dimension_numbers(rank, data_format))
+
+    np.testing.assert_allclose(patches(x, kernel), lax(x, kernel), rtol=1e-5, atol=1e-5)
+    for argnum in (0, 1):
+        g1 = jax.grad(lambda *a: (patches(*a) ** 2).sum(), argnum)(x, kernel)
+        g2 = jax.grad(lambda *a: (lax(*a) ** 2).sum(), argnum)(x, kernel)
+        np.testing.assert_allclose(g1, g2, rtol=1e-4, atol=1e-4)
+
+
+def _pads(layer):
+    if layer.padding == "causal":
+        return [((layer.kernel_size[0] - 1) * layer.dilation_rate[0], 0)]
+    return layer.padding.upper()
