@@ -116,9 +116,10 @@ class _BaseConv(Layer):
     """Geometry, bias, activation and shape checks common to every convolution layer."""
 
     rank = 2
-    # XLA:CPU runs a convolution's weight gradient 30-50x slower inside a loop (lax.scan,
-    # while) than in straight-line code; the trainer reads this and, on CPUs, dispatches
-    # one compiled step at a time instead of scanning chunks of steps.
+    # XLA:CPU runs its own convolutions (above all weight gradients) 7-50x slower inside a
+    # loop (lax.scan, while) than in straight-line code; the trainer reads this and, on
+    # CPUs, dispatches one compiled step at a time instead of scanning chunks of steps.
+    # Conv1D/2D/3D with groups=1 avoid XLA's convolution on CPUs (_patches_conv).
     _slow_in_cpu_loops = True
 
     def __init__(self, kernel_size, strides, padding, data_format, dilation_rate, activation,
@@ -328,6 +329,11 @@ class _Conv(_BaseConv):
 
     def _allows_causal(self):
         return self.rank == 1
+
+    @property
+    def _slow_in_cpu_loops(self):
+        # groups=1 runs as patches times a matrix on CPUs, which loops run at full speed.
+        return self.groups != 1
 
     def build(self, input_shape):
         channels = self._start_build(input_shape)
@@ -560,6 +566,8 @@ class _ConvTranspose(_Conv):
 
     Kernel shape: `(*kernel_size, filters, input_channels)` (output before input, as Keras).
     """
+
+    _slow_in_cpu_loops = True     # XLA's own (input-dilated) convolution
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", output_padding=None,
                  data_format=None, dilation_rate=1, activation=None, use_bias=True,
