@@ -41,9 +41,11 @@ def _compilation_cache():
         os.makedirs(path, exist_ok=True)
     except OSError:
         return                      # read-only home: run without the cache
+    import importlib.util
     options = {"jax_compilation_cache_dir": path,
-               "jax_persistent_cache_min_compile_time_secs": 0.2,
-               "jax_compilation_cache_max_size": 1 << 30}
+               "jax_persistent_cache_min_compile_time_secs": 0.2}
+    if importlib.util.find_spec("filelock") is not None:   # JAX needs it to evict entries
+        options["jax_compilation_cache_max_size"] = 1 << 30
     jax = sys.modules.get("jax")
     for name, value in options.items():
         if name.upper() in os.environ:
