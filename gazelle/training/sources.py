@@ -208,7 +208,11 @@ class BatchSource:
             self.steps = n if steps_limit is None else min(n, steps_limit)
         else:
             self.steps = steps_limit           # None: until the generator stops
-        self.batch_size = None
+
+    @property
+    def batch_size(self):
+        """Rows of the first batch: the batch size of the stream's main program."""
+        return int(_leaves(self.first()[0])[0].shape[0])
 
     def first(self):
         if self.dataset is not None:

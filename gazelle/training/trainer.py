@@ -133,9 +133,8 @@ class Trainer:
     def _precompile(self, kind, state, data, n, batch_size, k):
         """Starts a background compile of the one-step program for the short last batch of
         a resident epoch (the caller compiles its main chunk first thing)."""
-        full, rest = divmod(n, batch_size)
-        padded = math.ceil(full / k) * k * batch_size if full else 0
-        order = jax.ShapeDtypeStruct((max(padded, n),), jnp.int32)    # as _order makes it
+        rest = n % batch_size
+        order = jax.ShapeDtypeStruct((_order_length(n, batch_size, k),), jnp.int32)
         if rest:
             self.steps.precompile(kind, 1, rest, False, state, data, order, 0, 1)
 
@@ -235,13 +234,12 @@ class Trainer:
         """Sample indices for one epoch, on the device: the first `n` of a permutation of
         `n_total`, padded so every chunk of k steps can slice whole blocks."""
         n_total = n if n_total is None else n_total
-        full = n // batch_size
-        padded = math.ceil(full / k) * k * batch_size if full else 0
         order = _shuffled_order(seed, epoch, n_total) if shuffle else \
             np.arange(n_total, dtype=np.int32)
         order = order[:n]
-        if padded > n:
-            order = np.concatenate([order, np.zeros((padded - n,), np.int32)])
+        length = _order_length(n, batch_size, k)
+        if length > n:
+            order = np.concatenate([order, np.zeros((length - n,), np.int32)])
         return distribute.place(order)
 
     def fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split,
@@ -253,13 +251,13 @@ class Trainer:
         val_bs = _batch_size(validation_batch_size or batch_size, "validation_batch_size")
         if sources.is_stream(x):
             # A generator or PyDataset: batches as they come, streamed through blocks.
-            _no_arrays_with_stream(y, sample_weight, validation_split, "fit")
+            _no_arrays_with_stream(y, sample_weight, "fit")
             source = sources.BatchSource(x, steps_per_epoch, "fit")
             x, y, sample_weight = source.first()
             if y is None:
                 raise ValueError("fit(): the generator/PyDataset must yield (x, y) or "
                                  "(x, y, sample_weight) batches; it yielded inputs only.")
-            batch_size = source.batch_size = int(jax.tree_util.tree_leaves(x)[0].shape[0])
+            batch_size = source.batch_size
             n = n_total = None
         else:
             (x, y, sample_weight), n = data_mod.standardize(x, y, sample_weight, what="fit")
@@ -384,10 +382,8 @@ class Trainer:
     def _source(self, x, y, sample_weight, batch_size, steps, what, unpack=False):
         """A BatchSource (generator, PyDataset) or an ArraySource over standardized arrays."""
         if sources.is_stream(x):
-            _no_arrays_with_stream(y, sample_weight, 0, what)
-            source = sources.BatchSource(x, steps, what)
-            source.batch_size = int(jax.tree_util.tree_leaves(source.first()[0])[0].shape[0])
-            return source
+            _no_arrays_with_stream(y, sample_weight, what)
+            return sources.BatchSource(x, steps, what)
         if unpack:
             x, y, sample_weight = data_mod.unpack_validation_data(x)
         (x, y, sample_weight), n = data_mod.standardize(x, y, sample_weight, what=what)
@@ -454,7 +450,6 @@ class Trainer:
         if sources.is_stream(x):
             source = sources.BatchSource(x, steps, "predict")
             first = source.first()[0]
-            source.batch_size = int(jax.tree_util.tree_leaves(first)[0].shape[0])
         else:
             (x, _, _), n = data_mod.standardize(x, None, None, what="predict", need_y=False)
             if steps is not None:
@@ -465,11 +460,17 @@ class Trainer:
         return predict_source(model, source)
 
 
-def _no_arrays_with_stream(y, sample_weight, validation_split, what):
+def _no_arrays_with_stream(y, sample_weight, what):
     for name, value in (("y", y), ("sample_weight", sample_weight)):
         if value is not None:
             raise ValueError(f"{what}(): `{name}` is not supported when `x` is a generator or "
                              f"a PyDataset; yield (x, y) or (x, y, sample_weight) batches.")
+
+
+def _order_length(n, batch_size, k):
+    """Length of an epoch's index array: n, padded up to whole chunks of k full batches."""
+    full = n // batch_size
+    return max(n, math.ceil(full / k) * k * batch_size if full else 0)
 
 
 def _sizes(full, k):
