@@ -51,7 +51,7 @@ import warnings  # noqa: E402
 import numpy as np  # noqa: E402
 
 from harness import (CLEAN_BELOW, command_line, fmt, load_average, machine_facts,  # noqa: E402
-                     print_facts, ratio, summarize, timed, write_json)
+                     print_facts, ratio, summarize, timed, write_json, torch_epoch)
 
 BATCH_SIZE = 128
 LEARNING_RATE = 1e-3
@@ -146,23 +146,7 @@ def make_torch(x, y, seed):
     loss_fn = nn.CrossEntropyLoss()
     xt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))  # a user's NCHW data
     yt = torch.from_numpy(y.astype(np.int64))
-    n = len(xt)
-
-    def run_epoch():
-        model.train()
-        correct = torch.zeros((), dtype=torch.int64)
-        perm = torch.randperm(n)
-        for start in range(0, n, BATCH_SIZE):
-            idx = perm[start:start + BATCH_SIZE]
-            xb, yb = xt[idx], yt[idx]
-            optimizer.zero_grad()
-            logits = model(xb)
-            loss = loss_fn(logits, yb)
-            loss.backward()
-            optimizer.step()
-            correct += (logits.detach().argmax(1) == yb).sum()
-        return correct.item() / n
-    return run_epoch
+    return torch_epoch(model, optimizer, loss_fn, xt, yt, BATCH_SIZE)
 
 
 # ---------------------------------------------------------------- hand-written JAX

@@ -153,3 +153,26 @@ def command_line(script, argv):
     env = " ".join(f"{k}={os.environ[k]}" for k in ("PYTHONPATH", "XLA_FLAGS")
                    if os.environ.get(k))
     return " ".join(p for p in (env, f"python bench/{script}", " ".join(argv)) if p)
+
+
+def torch_epoch(model, optimizer, loss_fn, xt, yt, batch_size):
+    """run_epoch() for PyTorch as a user writes it: shuffled index batches, zero_grad,
+    logits, loss, backward, step; returns the epoch's training accuracy."""
+    import torch
+    n = len(xt)
+
+    def run_epoch():
+        model.train()
+        correct = torch.zeros((), dtype=torch.int64)
+        perm = torch.randperm(n)
+        for start in range(0, n, batch_size):
+            idx = perm[start:start + batch_size]
+            xb, yb = xt[idx], yt[idx]
+            optimizer.zero_grad()
+            logits = model(xb)
+            loss = loss_fn(logits, yb)
+            loss.backward()
+            optimizer.step()
+            correct += (logits.detach().argmax(1) == yb).sum()
+        return correct.item() / n
+    return run_epoch

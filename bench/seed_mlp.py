@@ -32,7 +32,7 @@ import warnings  # noqa: E402
 import numpy as np  # noqa: E402
 
 from harness import (CLEAN_BELOW, command_line, load_average, machine_facts,  # noqa: E402
-                     print_facts, ratio, summarize, timed, write_json)
+                     print_facts, ratio, summarize, timed, torch_epoch, write_json)
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS.md")
 LEARNING_RATE = 0.01
@@ -109,23 +109,7 @@ def make_torch(x, y, batch_size, seed):
     optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE)
     loss_fn = nn.CrossEntropyLoss()
     xt, yt = torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
-    n = len(xt)
-
-    def run_epoch():
-        model.train()
-        correct = torch.zeros((), dtype=torch.int64)
-        perm = torch.randperm(n)
-        for start in range(0, n, batch_size):
-            idx = perm[start:start + batch_size]
-            xb, yb = xt[idx], yt[idx]
-            optimizer.zero_grad()
-            logits = model(xb)
-            loss = loss_fn(logits, yb)
-            loss.backward()
-            optimizer.step()
-            correct += (logits.detach().argmax(1) == yb).sum()
-        return correct.item() / n
-    return run_epoch
+    return torch_epoch(model, optimizer, loss_fn, xt, yt, batch_size)
 
 
 def make_jax(x, y, batch_size, seed):
