@@ -70,6 +70,45 @@ def test_gradients_flow_to_the_window_maximum_and_spread_for_average():
     np.testing.assert_allclose(g_avg.ravel(), [0.25] * 4)
 
 
+TILED = [
+    ("MaxPooling2D", {}, (3, 7, 9, 4)),                      # valid: drops the odd row/column
+    ("MaxPooling2D", {"pool_size": (2, 3), "padding": "same"}, (2, 4, 6, 3)),
+    ("MaxPooling2D", {"data_format": "channels_first"}, (2, 3, 6, 5)),
+    ("MaxPooling1D", {"pool_size": 3}, (2, 10, 3)),
+    ("MaxPooling3D", {"pool_size": (2, 3, 2)}, (2, 5, 6, 7, 3)),
+    ("AveragePooling2D", {"pool_size": 2}, (3, 7, 9, 4)),
+    ("AveragePooling3D", {"pool_size": 2, "data_format": "channels_first"}, (2, 3, 4, 5, 4)),
+]
+
+
+@pytest.mark.parametrize("name, kwargs, shape", TILED, ids=[c[0] for c in TILED])
+@pytest.mark.parametrize("ties", [False, True], ids=["distinct", "ties"])
+def test_tiled_windows_match_keras_values_and_gradients(name, kwargs, shape, ties):
+    # Windows that tile the input take the reshape path; with ties (small integers), the
+    # whole gradient of a window still goes to its first maximum, as in Keras 3.
+    import jax
+    import keras as k3
+    rng = np.random.default_rng(1)
+    x = (rng.integers(0, 3, shape) if ties else rng.standard_normal(shape)).astype("float32")
+    ours = getattr(pooling, name)(**kwargs)
+    assert ours._tiled(shape) is not None
+    theirs = getattr(k3.layers, name)(**kwargs)
+    w = rng.standard_normal(theirs.compute_output_shape(shape)).astype("float32")
+    y, g = jax.value_and_grad(lambda v: (ours(v) * w).sum())(x)
+    y_k, g_k = jax.value_and_grad(lambda v: (theirs(v) * w).sum())(x)
+    np.testing.assert_allclose(float(y), float(y_k), rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(g), np.asarray(g_k), rtol=1e-6, atol=1e-6)
+    if ties and "Max" in name:
+        # each window passes on exactly one gradient entry (not split between ties)
+        assert np.count_nonzero(np.asarray(g)) == np.count_nonzero(w)
+
+
+def test_overlapping_or_padded_windows_use_reduce_window():
+    assert pooling.MaxPooling2D(pool_size=3, strides=2)._tiled((1, 9, 9, 1)) is None
+    assert pooling.MaxPooling2D(padding="same")._tiled((1, 9, 8, 1)) is None
+    assert pooling.MaxPooling2D(padding="same")._tiled((1, 8, 8, 1)) == ((1, 2), (2, 2))
+
+
 def test_average_same_padding_ignores_padded_entries():
     # A constant input must pool to the same constant, edges included (padding is not zeros).
     x = np.full((1, 5, 5, 1), 3.0, "float32")
