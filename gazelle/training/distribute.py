@@ -20,6 +20,7 @@ import jax
 import numpy as np
 
 from gazelle import distribution as distribution_mod
+from gazelle.training import data
 
 
 def current():
@@ -32,6 +33,8 @@ def place(tree, dist=None):
     """Copies a pytree of host/device arrays to the device(s): replicated under `dist`."""
     dist = current() if dist is None else dist
     if dist is None:
+        if jax.default_backend() == "cpu":
+            tree = jax.tree_util.tree_map(_aligned, tree)
         return jax.device_put(tree)
     sharding = dist.replicated()
     if dist.num_processes == 1:
@@ -41,6 +44,15 @@ def place(tree, dist=None):
         # every process (blocks placed by a prefetch thread are not checked).
         _check_same_on_every_process(tree, sharding)
     return jax.tree_util.tree_map(lambda a: _to_global(a, sharding), tree)
+
+
+def _aligned(leaf):
+    """A large host array as an aligned copy, which the CPU client then uses in place: one
+    numpy copy (~3x faster than the client's own copy of an unaligned array)."""
+    if isinstance(leaf, np.ndarray) and leaf.nbytes >= 1 << 20 and (
+            leaf.ctypes.data % data.ALIGNMENT or not leaf.flags.c_contiguous):
+        return data.aligned_copy(leaf)
+    return leaf
 
 
 def _to_global(leaf, sharding):
