@@ -1,8 +1,12 @@
-"""Test setup: CPU only, Keras 3 (the oracle) on its JAX backend, fresh names per test."""
+"""Test setup: CPU unless JAX_PLATFORMS says otherwise, Keras 3 (the oracle) on its JAX
+backend, fresh names per test. The tests compare float32 results at float32 tolerances, so
+matrix products run at full float32 precision on every device: GPUs would otherwise use
+TF32 (errors near 1e-3), for gazelle and the oracle alike."""
 import os
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ["KERAS_BACKEND"] = "jax"
+os.environ.setdefault("JAX_DEFAULT_MATMUL_PRECISION", "highest")
 
 import pytest  # noqa: E402
 

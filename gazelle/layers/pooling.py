@@ -1,9 +1,10 @@
 """Pooling layers: Max/AveragePooling1D/2D/3D and Global{Average,Max}Pooling1D/2D/3D. [L2]
 
-Window pooling whose windows tile the input (strides == pool_size, the default) is a
+On CPUs, pooling whose windows tile the input (strides == pool_size, the default) is a
 reshape and a max/mean over the window axes, with max pooling's gradient routed to the
-first maximum of each window as XLA's select-and-scatter does (that gradient is 3-4x
-faster than select-and-scatter on CPUs); other windows are one `jax.lax.reduce_window`.
+first maximum of each window as XLA's select-and-scatter does (that gradient is 2.7-4.5x
+faster than select-and-scatter there; bench/pooling.py). Other windows, and every window
+on other devices (where the two were even on an H200), are one `jax.lax.reduce_window`.
 Global pooling is a mean/max over the spatial axes. No weights. May import: jax, gazelle.layers.layer, gazelle.layers.convolutional
 (its argument checks).
 """
@@ -76,10 +77,10 @@ class _Pooling(Layer):
         return total / counts
 
     def _tiled(self, shape):
-        """The (axis, size) of each window axis when the windows tile the input exactly as
-        reduce_window would (strides == pool_size; 'valid', or 'same' with no padding), or
-        None. 'valid' drops the remainder rows, as reduce_window does."""
-        if self.strides != self.pool_size:
+        """On CPUs, the (axis, size) of each window axis when the windows tile the input
+        exactly as reduce_window would (strides == pool_size; 'valid', or 'same' with no
+        padding), or None. 'valid' drops the remainder rows, as reduce_window does."""
+        if self.strides != self.pool_size or jax.default_backend() != "cpu":
             return None
         first = 1 if self.data_format == "channels_last" else 2
         axes = tuple(zip(range(first, first + self.rank), self.pool_size))
@@ -246,10 +247,10 @@ class _GlobalPooling(Layer):
         return reduce(inputs, axis=self._axes(), keepdims=self.keepdims)
 
     def _tiled(self, shape):
-        """The (axis, size) of each window axis when the windows tile the input exactly as
-        reduce_window would (strides == pool_size; 'valid', or 'same' with no padding), or
-        None. 'valid' drops the remainder rows, as reduce_window does."""
-        if self.strides != self.pool_size:
+        """On CPUs, the (axis, size) of each window axis when the windows tile the input
+        exactly as reduce_window would (strides == pool_size; 'valid', or 'same' with no
+        padding), or None. 'valid' drops the remainder rows, as reduce_window does."""
+        if self.strides != self.pool_size or jax.default_backend() != "cpu":
             return None
         first = 1 if self.data_format == "channels_last" else 2
         axes = tuple(zip(range(first, first + self.rank), self.pool_size))
