@@ -5,8 +5,8 @@ reshape and a max/mean over the window axes, with max pooling's gradient routed 
 first maximum of each window as XLA's select-and-scatter does (that gradient is 2.7-4.5x
 faster than select-and-scatter there; bench/pooling.py). Other windows, and every window
 on other devices (where the two were even on an H200), are one `jax.lax.reduce_window`.
-Global pooling is a mean/max over the spatial axes. No weights. May import: jax, gazelle.layers.layer, gazelle.layers.convolutional
-(its argument checks).
+Global pooling is a mean/max over the spatial axes. No weights. May import: jax,
+gazelle.layers.layer, gazelle.layers.convolutional (its argument checks).
 """
 import functools
 import itertools
@@ -102,22 +102,19 @@ class _Pooling(Layer):
 
 
 def _tiled_pool(x, axes, mode):
-    """Pooling over windows that tile `x`: each window axis (axis, p) is split into
-    (n // p, p) and reduced."""
-    crop = tuple(slice(None) if a not in dict(axes) else slice(0, x.shape[a] // dict(axes)[a]
-                 * dict(axes)[a]) for a in range(x.ndim))
-    x = x[crop]
+    """Pooling over windows that tile `x`: each window axis (axis, p) is cropped to a
+    multiple of p, split into (n // p, p) and reduced over the p part."""
+    pools = dict(axes)
+    x = x[tuple(slice(0, n - n % pools[a]) if a in pools else slice(None)
+                for a, n in enumerate(x.shape))]
     split = []
     for a, n in enumerate(x.shape):
-        p = dict(axes).get(a)
-        split += [n] if p is None else [n // p, p]
+        split += [n // pools[a], pools[a]] if a in pools else [n]
     window_axes = tuple(a + i + 1 for i, (a, _) in enumerate(axes))
     xr = x.reshape(split)
     if mode == "max":
-        out = _window_max(xr, window_axes)
-    else:
-        out = jnp.mean(xr, axis=window_axes)
-    return out
+        return _window_max(xr, window_axes)
+    return jnp.mean(xr, axis=window_axes)
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(1,))
@@ -245,18 +242,6 @@ class _GlobalPooling(Layer):
     def call(self, inputs):
         reduce = jnp.max if self.mode == "max" else jnp.mean
         return reduce(inputs, axis=self._axes(), keepdims=self.keepdims)
-
-    def _tiled(self, shape):
-        """On CPUs, the (axis, size) of each window axis when the windows tile the input
-        exactly as reduce_window would (strides == pool_size; 'valid', or 'same' with no
-        padding), or None. 'valid' drops the remainder rows, as reduce_window does."""
-        if self.strides != self.pool_size or jax.default_backend() != "cpu":
-            return None
-        first = 1 if self.data_format == "channels_last" else 2
-        axes = tuple(zip(range(first, first + self.rank), self.pool_size))
-        if self.padding == "same" and any(shape[a] % p for a, p in axes):
-            return None
-        return axes
 
     def compute_output_shape(self, input_shape):
         input_shape = tuple(input_shape)

@@ -96,7 +96,7 @@ def _read_rows(a, rows, where):
     into the process, so resident memory stays flat however large the file (a fancy index
     on the memmap would fault in ~16 neighbouring pages per sampled row)."""
     path, first, stride = where
-    out = np.empty((len(rows),) + a.shape[1:], a.dtype)
+    out = data_mod.aligned_empty((len(rows),) + a.shape[1:], a.dtype)   # used in place
     buf = memoryview(out.reshape(-1).view(np.uint8))
     fd = os.open(path, os.O_RDONLY)
     try:
