@@ -20,13 +20,13 @@ Run:  python -m pytest -q tests/distribution/test_multiprocess.py
 """
 import json
 import os
-import socket
-import subprocess
 import sys
 import time
 
 import numpy as np
 import pytest
+
+import _workers
 
 HERE = os.path.abspath(__file__)
 
@@ -195,12 +195,6 @@ def worker_main(argv):
 # --------------------------------------------------------------------------------------
 # Parent side (pytest).
 # --------------------------------------------------------------------------------------
-def _free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _launch(mode, tmp_path, num_processes, local_devices, port):
     """Start the workers; return [(Popen, out_path, log_path)]."""
     env = dict(os.environ)
@@ -208,55 +202,20 @@ def _launch(mode, tmp_path, num_processes, local_devices, port):
     procs = []
     for pid in range(num_processes):
         out = tmp_path / f"{mode}_{pid}.json"
-        log = tmp_path / f"{mode}_{pid}.log"
         cmd = [sys.executable, HERE, mode, "--process-id", str(pid),
                "--num-processes", str(num_processes), "--local-devices", str(local_devices),
                "--port", str(port), "--out", str(out)]
-        with open(log, "w") as logf:
-            p = subprocess.Popen(cmd, env=env, stdout=logf, stderr=subprocess.STDOUT,
-                                 stdin=subprocess.DEVNULL)
-        procs.append((p, out, log))
+        procs.append(_workers.start(cmd, env, out, tmp_path / f"{mode}_{pid}.log"))
     return procs
-
-
-def _wait_all(procs, timeout):
-    """Wait for every worker; as soon as one fails or time runs out, kill the rest.
-
-    Returns (ok, message). Never leaves a child running.
-    """
-    deadline = time.monotonic() + timeout
-    try:
-        while True:
-            codes = [p.poll() for p, _, _ in procs]
-            if any(c not in (None, 0) for c in codes):
-                return False, "a worker exited with status %s" % codes
-            if all(c == 0 for c in codes):
-                return True, ""
-            if time.monotonic() > deadline:
-                return False, f"workers still running after {timeout} s (killed)"
-            time.sleep(0.05)
-    finally:
-        for p, _, _ in procs:
-            if p.poll() is None:
-                p.kill()
-            p.wait()
-
-
-def _logs(procs, limit=3000):
-    text = []
-    for i, (_, _, log) in enumerate(procs):
-        body = log.read_text() if log.exists() else "<no log>"
-        text.append(f"--- worker {i} ---\n{body[-limit:]}")
-    return "\n".join(text)
 
 
 def _run(mode, tmp_path, num_processes, local_devices):
     """Run one multi-process job; retries once on a port race. Returns (ok, msg, results)."""
     for attempt in range(2):
-        procs = _launch(mode, tmp_path, num_processes, local_devices, _free_port())
-        ok, msg = _wait_all(procs, RUN_TIMEOUT_S)
-        logs = _logs(procs)
-        if ok:
+        procs = _launch(mode, tmp_path, num_processes, local_devices, _workers.free_port())
+        msg = _workers.wait_all(procs, time.monotonic() + RUN_TIMEOUT_S)
+        logs = _workers.logs(procs)
+        if not msg:
             return True, "", [json.loads(out.read_text()) for _, out, _ in procs]
         if "address already in use" not in logs.lower() or attempt:
             return False, f"{msg}\n{logs}", None

@@ -21,60 +21,26 @@ Also 2 processes x 2 devices each:  GAZELLE_TEST_2X2=1 python -m pytest -q ...
 """
 import json
 import os
-import socket
-import subprocess
 import sys
 import time
 
 import numpy as np
 import pytest
 
+import _workers
+
 CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fit_child.py")
 RUN_TIMEOUT_S = 120       # hard ceiling for the job; a normal run takes 10-30 s
 
 
-def _free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _start(tmp_path, name, num_processes, process_id, local_devices, port):
     out = tmp_path / f"{name}.json"
-    log = tmp_path / f"{name}.log"
     env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "JAX_ENABLE_X64")}
     cmd = [sys.executable, CHILD, "--process-id", str(process_id),
            "--num-processes", str(num_processes), "--port", str(port),
            "--local-devices", str(local_devices), "--out", str(out),
            "--dump-after", str(RUN_TIMEOUT_S - 10)]
-    with open(log, "w") as logf:
-        proc = subprocess.Popen(cmd, env=env, stdout=logf, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL)
-    return proc, out, log
-
-
-def _wait(procs, deadline):
-    """Waits for all; on the first failure or at the deadline kills the rest. -> message."""
-    try:
-        while True:
-            codes = [p.poll() for p, _, _ in procs]
-            if any(c not in (None, 0) for c in codes):
-                return f"a process exited with status {codes}"
-            if all(c == 0 for c in codes):
-                return ""
-            if time.monotonic() > deadline:
-                return f"still running after {RUN_TIMEOUT_S} s (killed)"
-            time.sleep(0.05)
-    finally:
-        for p, _, _ in procs:
-            if p.poll() is None:
-                p.kill()
-            p.wait()
-
-
-def _logs(procs):
-    return "\n".join(f"--- {log.name} ---\n" + (log.read_text()[-4000:] if log.exists()
-                                                 else "<no log>") for _, _, log in procs)
+    return _workers.start(cmd, env, out, tmp_path / f"{name}.log")
 
 
 def _run(tmp_path, local_devices):
@@ -82,17 +48,17 @@ def _run(tmp_path, local_devices):
     for attempt in range(2):                     # a second try only after a port race
         tmp = tmp_path / f"try{attempt}"
         tmp.mkdir()
-        port = _free_port()
+        port = _workers.free_port()
         deadline = time.monotonic() + RUN_TIMEOUT_S
         ref = [_start(tmp, "reference", 1, 0, 1, 0)]
         job = [_start(tmp, f"process{i}", 2, i, local_devices, port) for i in range(2)]
-        job_msg = _wait(job, deadline)
-        ref_msg = _wait(ref, deadline)
-        assert not ref_msg, "the one-process reference failed: " + ref_msg + _logs(ref)
+        job_msg = _workers.wait_all(job, deadline)
+        ref_msg = _workers.wait_all(ref, deadline)
+        assert not ref_msg, "the one-process reference failed: " + ref_msg + _workers.logs(ref)
         if not job_msg:
             reference = json.loads(ref[0][1].read_text())
             return reference, [json.loads(out.read_text()) for _, out, _ in job]
-        logs = _logs(job)
+        logs = _workers.logs(job)
         if "address already in use" in logs.lower() and not attempt:
             continue
         joined = all(os.path.exists(str(out) + ".joined") for _, out, _ in job)
