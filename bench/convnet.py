@@ -51,7 +51,7 @@ import warnings  # noqa: E402
 import numpy as np  # noqa: E402
 
 from harness import (CLEAN_BELOW, command_line, fmt, load_average, machine_facts,  # noqa: E402
-                     print_facts, ratio, summarize, timed, write_json, torch_epoch)
+                     print_facts, ratio, record, summarize, timed, write_json, torch_epoch)
 
 BATCH_SIZE = 128
 LEARNING_RATE = 1e-3
@@ -410,16 +410,7 @@ def measure(x, y, systems, flag_sets, flags_on, rounds, seed, subset=None, log=p
                     del runners[key]
                     log(f"  {key}: failed: {e}", flush=True)
                     continue
-                res = results.setdefault(key, {"first": seconds, "first_others": others,
-                                               "times": [], "others": []})
-                if r:
-                    res["times"].append(seconds)
-                    res["others"].append(others)
-                res["accuracy"] = accuracy
-                label = "warm-up" if r == 0 else f"round {r}/{rounds}"
-                busy = "" if others is None else f"  other processes {others:.2f} cores"
-                log(f"  {label:12s} {key:24s} {seconds:8.3f} s  acc {accuracy:.4f}{busy}",
-                    flush=True)
+                record(results, key, key, r, rounds, seconds, accuracy, others, log)
     finally:
         for w in workers:
             w.close()

@@ -117,6 +117,19 @@ def timed(fn):
     return seconds, result, others
 
 
+def record(results, key, name, round_index, rounds, seconds, accuracy, others, log=print):
+    """Adds one epoch to results[key] (round 0 is the warm-up, kept apart) and logs it."""
+    res = results.setdefault(key, {"first": seconds, "first_others": others,
+                                   "times": [], "others": []})
+    if round_index:
+        res["times"].append(seconds)
+        res["others"].append(others)
+    res["accuracy"] = accuracy
+    label = "warm-up" if round_index == 0 else f"round {round_index}/{rounds}"
+    busy = "" if others is None else f"  other processes {others:.2f} cores"
+    log(f"  {label:12s} {name:36s} {seconds:8.3f} s  acc {accuracy:.4f}{busy}", flush=True)
+
+
 def summarize(times, others):
     """min/median over the clean measurements (all of them when none was clean)."""
     clean = [t for t, o in zip(times, others) if o is not None and o < CLEAN_BELOW]

@@ -32,7 +32,7 @@ import warnings  # noqa: E402
 import numpy as np  # noqa: E402
 
 from harness import (CLEAN_BELOW, command_line, load_average, machine_facts,  # noqa: E402
-                     print_facts, ratio, summarize, timed, torch_epoch, write_json)
+                     print_facts, ratio, record, summarize, timed, torch_epoch, write_json)
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS.md")
 LEARNING_RATE = 0.01
@@ -188,16 +188,7 @@ def measure(x, y, batch_size, rounds, seed, log=print):
     for r in range(rounds + 1):
         for key, run_epoch in runners.items():
             seconds, accuracy, others = timed(run_epoch)
-            res = results.setdefault(key, {"first": seconds, "first_others": others,
-                                           "times": [], "others": []})
-            if r:
-                res["times"].append(seconds)
-                res["others"].append(others)
-            res["accuracy"] = accuracy
-            label = "warm-up" if r == 0 else f"round {r}/{rounds}"
-            busy = "" if others is None else f"  other processes {others:.2f} cores"
-            log(f"  {label:12s} {NAMES[key]:36s} {seconds:8.3f} s  acc {accuracy:.4f}{busy}",
-                flush=True)
+            record(results, key, NAMES[key], r, rounds, seconds, accuracy, others, log)
     return results
 
 
