@@ -20,6 +20,19 @@ accepted and runs threads too: nothing is pickled).
 """
 
 
+class _Setting:
+    """An attribute kept as `_<name>` on the instance, `default` until set."""
+
+    def __init__(self, name, default):
+        self.slot, self.default = "_" + name, default
+
+    def __get__(self, obj, owner=None):
+        return self if obj is None else getattr(obj, self.slot, self.default)
+
+    def __set__(self, obj, value):
+        setattr(obj, self.slot, value)
+
+
 class PyDataset:
     """Base class for datasets that return batch `i` from `__getitem__(i)`."""
 
@@ -28,33 +41,15 @@ class PyDataset:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"PyDataset: `{name}` must be a positive int; received "
                                  f"{value!r}.")
-        self._workers = workers
-        self._use_multiprocessing = bool(use_multiprocessing)
-        self._max_queue_size = max_queue_size
+        self.workers = workers
+        self.use_multiprocessing = bool(use_multiprocessing)
+        self.max_queue_size = max_queue_size
 
-    @property
-    def workers(self):
-        return getattr(self, "_workers", 1)
-
-    @workers.setter
-    def workers(self, value):
-        self._workers = value
-
-    @property
-    def use_multiprocessing(self):
-        return getattr(self, "_use_multiprocessing", False)
-
-    @use_multiprocessing.setter
-    def use_multiprocessing(self, value):
-        self._use_multiprocessing = value
-
-    @property
-    def max_queue_size(self):
-        return getattr(self, "_max_queue_size", 10)
-
-    @max_queue_size.setter
-    def max_queue_size(self, value):
-        self._max_queue_size = value
+    # Settings read through defaults, so a subclass whose __init__ skips super().__init__()
+    # still works (as in Keras).
+    workers = _Setting("workers", 1)
+    use_multiprocessing = _Setting("use_multiprocessing", False)
+    max_queue_size = _Setting("max_queue_size", 10)
 
     def __getitem__(self, index):
         raise NotImplementedError(f"{type(self).__name__} must implement __getitem__(index).")
