@@ -7,6 +7,7 @@ fit/evaluate/predict; shuffling happens on device.
 """
 import math
 import sys
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -355,7 +356,6 @@ class Trainer:
             state, logs = self._run_chunks("train", state, chunks, cb, per_batch)
             epoch_logs = dict(logs)
             if getattr(source, "exhausted", False) and epoch + 1 < epochs:
-                import warnings
                 warnings.warn(
                     f"fit(): the generator `x` ran out of data in epoch {epoch + 1}; training "
                     f"stops here. Pass `steps_per_epoch` (at most the batches it yields per "
