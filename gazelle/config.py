@@ -62,3 +62,26 @@ def set_data_memory_budget(value):
         raise ValueError(f"set_data_memory_budget: expected a number of bytes (int >= 0) or "
                          f"None; received {value!r}.")
     _DATA_MEMORY_BUDGET = value
+
+
+_MAX_WEIGHTS_BYTES = 2 * 2**30
+
+
+def max_weights_bytes():
+    """The most bytes of weights a loaded file may make gazelle allocate when it holds no
+    weights of its own to size the budget by (`model_from_json`, `model_from_config`), and
+    the cap for every file. Default 2 GiB. gazelle only."""
+    return _MAX_WEIGHTS_BYTES
+
+
+def set_max_weights_bytes(value):
+    """Sets the loader's weights budget cap in bytes (see `max_weights_bytes`); None
+    restores the default of 2 GiB. `load_model(..., max_weights_bytes=...)` sets it for one
+    call. gazelle only."""
+    global _MAX_WEIGHTS_BYTES
+    if value is None:
+        value = 2 * 2**30
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"set_max_weights_bytes: expected a positive number of bytes (int) "
+                         f"or None; received {value!r}.")
+    _MAX_WEIGHTS_BYTES = value

@@ -51,7 +51,8 @@ def _rng(seed):
 
 
 def _normal(seed, shape, dtype):
-    return _rng(seed).standard_normal(_standardize_shape(shape), dtype=np.float64)
+    # Drawn in float32 (never float64), so a weight takes the memory its dtype says.
+    return _rng(seed).standard_normal(_standardize_shape(shape), dtype=np.float32)
 
 
 def _out(values, dtype):
@@ -301,17 +302,24 @@ def _truncated_normal(seed, shape, mean, stddev, dtype):
     dtype = _float_dtype(dtype)
     rng = _rng(seed)
     shape = _standardize_shape(shape)
-    sample = rng.standard_normal(shape)
+    sample = rng.standard_normal(shape, dtype=np.float32)
     bad = np.abs(sample) > 2.0
     while bad.any():                       # redraw beyond two stddevs, as Keras does
-        sample[bad] = rng.standard_normal(int(bad.sum()))
+        sample[bad] = rng.standard_normal(int(bad.sum()), dtype=np.float32)
         bad = np.abs(sample) > 2.0
-    return _out(sample * stddev + mean, dtype)
+    sample *= np.float32(stddev)
+    sample += np.float32(mean)
+    return _out(sample, dtype)
 
 
 def _uniform(seed, shape, minval, maxval, dtype):
     dtype = _float_dtype(dtype)
-    return _out(_rng(seed).uniform(minval, maxval, _standardize_shape(shape)), dtype)
+    sample = _rng(seed).random(_standardize_shape(shape), dtype=np.float32)
+    sample *= np.float32(maxval - minval)
+    sample += np.float32(minval)
+    # float32 rounding may reach maxval; keep the interval half-open as Keras's is.
+    np.minimum(sample, np.nextafter(np.float32(maxval), np.float32(minval)), out=sample)
+    return _out(sample, dtype)
 
 
 _MODES = ("fan_in", "fan_out", "fan_avg")

@@ -12,6 +12,40 @@ import numpy as np
 from gazelle import config
 
 _SCOPE = contextvars.ContextVar("gazelle_stateless_scope", default=None)
+# A callable `(shape, dtype, name)` consulted before a Variable allocates its value; the
+# loader installs one (saving/limits.py) so a file cannot make gazelle allocate past a
+# budget. None outside loading.
+_ALLOCATION_GUARD = contextvars.ContextVar("gazelle_allocation_guard", default=None)
+
+
+class AllocationRefused(ValueError):
+    """An allocation guard refused to create an array (a loader budget was exceeded)."""
+
+
+class allocation_guard:
+    """Runs `guard(shape, dtype, name)` before each Variable allocation in this context.
+
+    The guard raises to refuse an allocation; it sees the shape before any memory is
+    taken. Used by the loader's size budget.
+    """
+
+    def __init__(self, guard):
+        self._guard = guard
+        self._token = None
+
+    def __enter__(self):
+        self._token = _ALLOCATION_GUARD.set(self._guard)
+        return self
+
+    def __exit__(self, *exc):
+        _ALLOCATION_GUARD.reset(self._token)
+
+
+def check_allocation(shape, dtype, name):
+    """Asks the active allocation guard (if any) whether a `shape`/`dtype` array may be made."""
+    guard = _ALLOCATION_GUARD.get()
+    if guard is not None:
+        guard(tuple(shape), dtype, name)
 
 
 class StatelessScope:
@@ -90,6 +124,7 @@ class Variable:
             if shape is None:
                 raise ValueError(
                     f"Variable '{self.name}': a callable initializer needs `shape=`.")
+            check_allocation(shape, self._dtype, self.name)
             value = initializer(tuple(shape), dtype=self._dtype)
         else:
             value = initializer

@@ -1,4 +1,6 @@
 """Core layers: InputLayer/Input, Dense, Activation, Identity. [L2]"""
+import numpy as np
+
 from gazelle import activations, initializers
 from gazelle.core import naming, shapes, symbolic
 from gazelle.layers import input_spec
@@ -85,10 +87,10 @@ class Dense(Layer):
                  kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(activity_regularizer=_get_regularizer(activity_regularizer), **kwargs)
         if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
-            try:
-                ok = float(units).is_integer() and int(units) > 0 and not isinstance(units, bool)
-            except (TypeError, ValueError):
-                ok = False
+            # ints from numpy and whole floats (tf.keras 2 took int(units)) pass; strings,
+            # bools and fractions do not: a config field that sizes a weight is a number.
+            ok = (isinstance(units, (np.integer, float)) and not isinstance(units, bool)
+                  and float(units).is_integer() and units > 0)
             if not ok:
                 raise ValueError(
                     "Received an invalid value for `units`, expected a positive integer. "

@@ -13,8 +13,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from gazelle import config
-from gazelle.core import naming, shapes, symbolic
-from gazelle.core.variables import StatelessScope, Variable
+from gazelle.core import masks, naming, shapes, symbolic
+from gazelle.core.variables import AllocationRefused, StatelessScope, Variable
 from gazelle.random import SeedGenerator
 
 _TRAINING = contextvars.ContextVar("gazelle_training", default=None)
@@ -39,6 +39,30 @@ def _accepts(fn, arg):
 
 def _shape_of(x):
     return tuple(x.shape)
+
+
+_MASK_PARAM = {}
+
+
+def _call_has_mask_arg(layer):
+    """Whether `layer.call` names a `mask` parameter (Keras passes masks only then)."""
+    cls = type(layer)
+    found = _MASK_PARAM.get(cls)
+    if found is None:
+        try:
+            found = "mask" in inspect.signature(layer.call).parameters
+        except (TypeError, ValueError):
+            found = False
+        _MASK_PARAM[cls] = found
+    return found
+
+
+def _input_masks(inputs):
+    """The masks attached to the first call argument: one mask, a list of them, or None."""
+    if isinstance(inputs, (list, tuple)):
+        found = [masks.get_keras_mask(x) for x in inputs]
+        return found if any(m is not None for m in found) else None
+    return masks.get_keras_mask(inputs)
 
 
 class Layer:
@@ -245,9 +269,12 @@ class Layer:
         if initializer is None:
             initializer = "glorot_uniform" if jnp.issubdtype(dtype, jnp.floating) else "zeros"
         init = initializers.get(initializer)
-        with jax.ensure_compile_time_eval():
-            variable = Variable(init, shape=shape, dtype=dtype, trainable=trainable,
-                                name=name or "variable")
+        try:
+            with jax.ensure_compile_time_eval():
+                variable = Variable(init, shape=shape, dtype=dtype, trainable=trainable,
+                                    name=name or "variable")
+        except AllocationRefused as e:
+            raise AllocationRefused(f"Layer '{self.name}': {e}") from None
         variable.path = f"{self.name}/{variable.name}"
         variable.regularizer = regularizer
         variable.constraint = constraint
@@ -341,6 +368,12 @@ class Layer:
             raise TypeError(f"Layer '{self.name}' was called without inputs.")
         if symbolic.any_symbolic((args, kwargs)):
             return self._symbolic_call(args, kwargs)
+        previous_mask = kwargs.get("mask")
+        if previous_mask is None:
+            # Read before casting: a cast makes a new array, which carries no mask.
+            previous_mask = _input_masks(args[0])
+            if previous_mask is not None and _call_has_mask_arg(self):
+                kwargs["mask"] = previous_mask
         inputs = jax.tree_util.tree_map(self._cast, args[0])
         args = (inputs,) + args[1:]
         leaves = jax.tree_util.tree_leaves(inputs)
@@ -359,6 +392,8 @@ class Layer:
             if _accepts(self.call, "training"):
                 kwargs["training"] = _TRAINING.get()
             outputs = self.call(*args, **kwargs)
+            if self.supports_masking:
+                self._set_mask_metadata(inputs, outputs, previous_mask)
             if self.activity_regularizer is not None:
                 for out in jax.tree_util.tree_leaves(outputs):
                     self.add_loss(self.activity_regularizer(out))
@@ -367,6 +402,39 @@ class Layer:
             if token is not None:
                 _TRAINING.reset(token)
         return outputs
+
+    # -- masking (Keras 3's conventions) --------------------------------------------
+    @property
+    def supports_masking(self):
+        """Whether the layer attaches a mask to its outputs (by `compute_mask`).
+
+        True by default when the class overrides `compute_mask`; a layer may set it.
+        """
+        value = self.__dict__.get("_supports_masking")
+        if value is None:
+            return type(self).compute_mask is not Layer.compute_mask
+        return value
+
+    @supports_masking.setter
+    def supports_masking(self, value):
+        self.__dict__["_supports_masking"] = bool(value)
+
+    def compute_mask(self, inputs, mask=None):
+        """The mask of the outputs for `inputs` with `mask` (default: `mask` unchanged)."""
+        return mask
+
+    def _set_mask_metadata(self, inputs, outputs, previous_mask):
+        flat = jax.tree_util.tree_leaves(outputs)
+        if not flat or all(masks.get_keras_mask(x) is not None for x in flat):
+            return
+        output_mask = self.compute_mask(inputs, previous_mask)
+        if output_mask is None:
+            return
+        flat_masks = (list(output_mask) if isinstance(output_mask, (list, tuple))
+                      else [output_mask])
+        for x, m in zip(flat, flat_masks):
+            if m is not None and masks.get_keras_mask(x) is None:
+                masks.set_keras_mask(x, m)
 
     def _symbolic_call(self, args, kwargs):
         leaves = [t for t in jax.tree_util.tree_leaves(args[0], is_leaf=symbolic.is_symbolic)]

@@ -5,6 +5,7 @@ import numbers
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from gazelle import config
 from gazelle.layers import input_spec
@@ -53,7 +54,16 @@ class Reshape(Layer):
 
     def __init__(self, target_shape, **kwargs):
         super().__init__(**kwargs)
-        self.target_shape = tuple(int(d) for d in target_shape)
+        try:
+            dims = tuple(target_shape)
+        except TypeError:
+            dims = None
+        if dims is None or not all(
+                isinstance(d, (int, np.integer)) and not isinstance(d, bool) and (d > 0 or d == -1)
+                for d in dims):
+            raise ValueError(f"Reshape: `target_shape` must be a tuple of positive ints (one may "
+                             f"be -1). Received: target_shape={target_shape!r}")
+        self.target_shape = tuple(int(d) for d in dims)
         if sum(d == -1 for d in self.target_shape) > 1:
             raise ValueError(f"Reshape: at most one -1 in target_shape, received {target_shape}.")
 

@@ -10,13 +10,12 @@ optimizer's arrays go to `optimizer_weights` in Keras 3's order; a file whose op
 state does not fit (e.g. tf.keras 2's slot order) loads with a fresh optimizer and a
 warning, as in Keras 3.
 """
-import json
 import warnings
 
 import numpy as np
 
 from gazelle.saving import compile_config as compile_mod
-from gazelle.saving import model_config
+from gazelle.saving import limits, model_config
 from gazelle.saving.keras_file import KERAS_FORMAT_VERSION, MAX_CONFIG_BYTES, dumps
 from gazelle.saving.weights_layout import _dataset_shape, group_at, read_dataset
 
@@ -110,10 +109,7 @@ def _json_attr(h5file, key, filename):
             raise ValueError(f"Cannot load '{filename}': its {key} is larger than "
                              f"{MAX_CONFIG_BYTES} bytes.")
         value = value.decode("utf8")
-    try:
-        return json.loads(value)
-    except json.JSONDecodeError as e:
-        raise ValueError(f"Cannot load '{filename}': its {key} is not valid JSON ({e}).") from None
+    return limits.parse_json(value, f"Cannot load '{filename}': its {key}")
 
 
 def _read_layer(group, variables, filename, what, skip_mismatch):

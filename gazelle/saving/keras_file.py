@@ -15,7 +15,7 @@ import zlib
 
 import h5py
 
-from gazelle.saving import weights_layout
+from gazelle.saving import limits, weights_layout
 
 CONFIG_FILENAME = "config.json"
 METADATA_FILENAME = "metadata.json"
@@ -123,7 +123,9 @@ class Archive:
             self._reject(f"the archive has no '{name}' member")
         limit = min(limit or MAX_TOTAL_BYTES, MAX_TOTAL_BYTES - self._read_so_far)
         if info.file_size > limit:
-            self._reject(f"member '{name}' declares {info.file_size} bytes (limit {limit})")
+            self._reject(f"member '{name}' declares {info.file_size} bytes, more than the "
+                         f"{limit} bytes it may hold here (the weights of the model its config "
+                         "describes, with room for optimizer state)")
         try:
             with self._zip.open(info) as member:
                 data = member.read(limit + 1)
@@ -135,16 +137,22 @@ class Archive:
         return data
 
     def read_json(self, name):
-        try:
-            return json.loads(self.read(name, MAX_CONFIG_BYTES).decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
-            self._reject(f"'{name}' is not valid JSON ({type(e).__name__}: {e})")
+        return limits.parse_json(self.read(name, MAX_CONFIG_BYTES),
+                                 f"Cannot load '{self.filename}': '{name}'")
 
-    def open_weights(self):
-        """The weights as an open read-only h5py File (in memory), or None if absent."""
+    def has(self, name):
+        return name in self._infos
+
+    def open_weights(self, limit=None):
+        """The weights as an open read-only h5py File (in memory), or None if absent.
+
+        Args:
+            limit: the most bytes the member may inflate to (checked against its declared
+                size before reading, and while reading).
+        """
         if WEIGHTS_FILENAME not in self._infos:
             return None
-        data = self.read(WEIGHTS_FILENAME)
+        data = self.read(WEIGHTS_FILENAME, limit)
         try:
             return h5py.File(io.BytesIO(data), "r")
         except OSError as e:

@@ -309,6 +309,17 @@ def deserialize_layer(config, custom_objects=None, safe_mode=True, build=True):
     return layer
 
 
+def _list_field(config, key, what):
+    """`config[key]` (a list; missing or null is empty), else a ValueError naming it."""
+    value = config.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ValueError(f"{what}: {key!r} must be a list, received {type(value).__name__} "
+                         f"{value!r:.100}.")
+    return value
+
+
 def _is_shape(s):
     return isinstance(s, (list, tuple)) and all(d is None or isinstance(d, int) for d in s)
 
@@ -323,7 +334,7 @@ def _build(layer, shape):
 def sequential_from_config(cls, config, custom_objects=None, safe_mode=True):
     """A `cls` (Sequential) model from Keras 3's Sequential config (or tf.keras 2's)."""
     model = cls(name=config.get("name"), trainable=config.get("trainable", True))
-    entries = config.get("layers") or []
+    entries = _list_field(config, "layers", "Sequential config")
     for entry in entries:
         model.add(deserialize_layer(entry, custom_objects, safe_mode, build=False))
     shape = config.get("build_input_shape")
@@ -339,23 +350,33 @@ def functional_from_config(config, custom_objects=None, safe_mode=True):
     from gazelle.core import symbolic
     input_layer = _input_layer_cls()
     created, outputs, pending = {}, {}, []
-    for entry in config.get("layers") or []:
+    for entry in _list_field(config, "layers", "Functional config"):
         layer = deserialize_layer(entry, custom_objects, safe_mode, build=False)
         name = entry.get("name", layer.name)
         if name in created:
             raise ValueError(f"Two layers are named {name!r} in the functional config.")
         created[name] = layer
         outputs[name] = [[layer.output]] if isinstance(layer, input_layer) else []
-        pending.append((name, layer, list(entry.get("inbound_nodes") or [])))
+        pending.append((name, layer, list(_list_field(entry, "inbound_nodes",
+                                                      f"Layer {name!r}"))))
 
     def ref(history):
+        if not (isinstance(history, list) and len(history) >= 3 and isinstance(history[0], str)
+                and all(isinstance(i, int) and not isinstance(i, bool) and i >= 0
+                        for i in history[1:3])):
+            raise ValueError(f"A tensor reference must be [layer name, node index, tensor "
+                             f"index]; received {history!r:.200}.")
         name, node_index, tensor_index = history[0], history[1], history[2]
         if name not in outputs:
             raise ValueError(f"A node refers to layer {name!r}, which is not in the config.")
+        if node_index >= len(outputs[name]) or tensor_index >= len(outputs[name][node_index]):
+            raise ValueError(f"A tensor reference {history[:3]!r} points past the outputs of "
+                             f"layer {name!r}.")
         return outputs[name][node_index][tensor_index]
 
     def ready(history):
-        return history[0] in outputs and len(outputs[history[0]]) > history[1]
+        ref_ok = isinstance(history, list) and len(history) >= 3 and isinstance(history[1], int)
+        return ref_ok and history[0] in outputs and len(outputs[history[0]]) > history[1]
 
     def tensors(value, check):
         if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
@@ -410,6 +431,10 @@ def functional_from_config(config, custom_objects=None, safe_mode=True):
 
     inputs = structure(config.get("input_layers") or [])
     outputs_ = structure(config.get("output_layers") or [])
+    for key, value in (("input_layers", inputs), ("output_layers", outputs_)):
+        if not value:
+            raise ValueError(f"The functional config's {key!r} is empty: a model needs at "
+                             "least one input and one output.")
     return _models().Functional(inputs, outputs_, name=config.get("name"),
                                 trainable=config.get("trainable", True))
 

@@ -11,9 +11,10 @@ import json
 import os
 
 import h5py
+import numpy as np
 
 from gazelle.saving import compile_config as compile_mod
-from gazelle.saving import h5_legacy, keras_file, model_config, weights_layout
+from gazelle.saving import h5_legacy, keras_file, limits, model_config, weights_layout
 from gazelle.utils.io import atomic_write, print_msg
 
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -139,20 +140,35 @@ def _open_h5(path):
 # and h5py reports a damaged HDF5 structure as OSError or RuntimeError (RecursionError,
 # from JSON nested too deep, is a RuntimeError too).
 _CONTENT_ERRORS = (ValueError, TypeError, LookupError, AttributeError, ArithmeticError,
-                   OSError, RuntimeError)
+                   OSError, RuntimeError, MemoryError)
 
 
-def _wrap(path, fn, *args):
+def _wrap(path, fn, *args, what=None):
     """Runs `fn`; an error caused by the file's content becomes a ValueError naming the file."""
+    what = what or f"Cannot load '{path}'"
     try:
         return fn(*args)
     except _CONTENT_ERRORS as e:
-        if str(e).startswith(("Cannot load", "File not found")):
+        if str(e).startswith(("Cannot load", "File not found", what)):
             raise
-        raise ValueError(f"Cannot load '{path}': {e}") from e
+        memory = limits.as_value_error(e, what)
+        if memory is not None:
+            raise memory from None
+        raise ValueError(f"{what}: {e}") from e
 
 
-def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
+def _variable_bytes(variables):
+    return sum(int(np.prod(v.shape)) * np.dtype(v.dtype).itemsize for v in variables)
+
+
+def _weights_member_limit(model):
+    """How many bytes a weights file for `model` may inflate to: its weights, optimizer
+    slots for each (Keras's optimizers keep at most 3), and HDF5 bookkeeping."""
+    return (limits.SLOT_FACTOR + 1) * _variable_bytes(model.variables) + limits.MARGIN_BYTES
+
+
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True,
+               max_weights_bytes=None):
     """Loads a model saved with `model.save()` (`.keras`) or by tf.keras 2 (`.h5`).
 
     Class and function names in the file are looked up among gazelle's built-in layers,
@@ -168,6 +184,11 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
             `safe_mode=False`, loading an object has the potential to trigger arbitrary
             code execution. This argument is only applicable to the Keras v3 model format.
             Defaults to `True`.
+        max_weights_bytes: the most bytes of weights the file may make gazelle allocate
+            (gazelle only). Defaults to `None`: three times the file's size plus 16 MiB,
+            capped by `keras.config.max_weights_bytes()` (2 GiB), so a small file cannot
+            ask for gigabytes. A file past it is refused with a `ValueError` before the
+            memory is taken.
 
     Returns:
         A Keras model instance.
@@ -181,23 +202,31 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         raise TypeError("load_model: `custom_objects` must be a dict mapping names to classes "
                         f"or functions, received {type(custom_objects).__name__}.")
     safe_mode = bool(safe_mode)
-    if _read_file(path, "load") == "h5":
-        with _open_h5(path) as h5file:
+    kind = _read_file(path, "load")
+    allowed = limits.file_budget(os.path.getsize(path), max_weights_bytes)
+    if kind == "h5":
+        with _open_h5(path) as h5file, limits.budget(allowed, f"'{path}'"):
             return _wrap(path, h5_legacy.load_model, h5file, path, custom_objects, compile,
                          safe_mode)
     with open(path, "rb") as f:
         archive = keras_file.Archive(f.read(), path)
+    if not archive.has(keras_file.WEIGHTS_FILENAME):
+        raise ValueError(
+            f"Cannot load '{path}': the archive has no '{keras_file.WEIGHTS_FILENAME}' member, "
+            "so the model would come back with random weights. Keras refuses such files too. "
+            "To build the architecture alone from its config, use "
+            "`keras.models.model_from_json` on the archive's config.json.")
     config = archive.read_json(keras_file.CONFIG_FILENAME)
     if not isinstance(config, dict):
-        raise ValueError(f"Cannot load '{path}': config.json must hold a JSON object.")
+        raise ValueError(f"Cannot load '{path}': config.json must hold a JSON object, "
+                         f"received {type(config).__name__}.")
     compiled = config.get("compile_config") if compile else None
     config = {k: v for k, v in config.items() if k != "compile_config"}
-    model = _wrap(path, model_config.model_from_config, config, custom_objects, safe_mode)
-    if compiled:
-        _wrap(path, compile_mod.compile_from_config, model, compiled, custom_objects)
-    weights = archive.open_weights()
-    if weights is not None:
-        with weights:
+    with limits.budget(allowed, f"'{path}'"):
+        model = _wrap(path, model_config.model_from_config, config, custom_objects, safe_mode)
+        if compiled:
+            _wrap(path, compile_mod.compile_from_config, model, compiled, custom_objects)
+        with archive.open_weights(_weights_member_limit(model)) as weights:
             _wrap(path, weights_layout.read_into, weights, model, path)
     return model
 
@@ -257,7 +286,7 @@ def load_weights(model, filepath, skip_mismatch=False, by_name=False, **kwargs):
     if _read_file(path, "load") == "keras":
         with open(path, "rb") as f:
             archive = keras_file.Archive(f.read(), path)
-        weights = archive.open_weights()
+        weights = archive.open_weights(_weights_member_limit(model))
         if weights is None:
             raise ValueError(f"Cannot load '{path}': the archive has no weights.")
     else:
@@ -284,13 +313,15 @@ def model_to_json(model, **kwargs):
     return json.dumps(entry, default=keras_file._json_default, **kwargs)
 
 
-def model_from_json(json_string, custom_objects=None):
+def model_from_json(json_string, custom_objects=None, max_weights_bytes=None):
     """Builds a model (new weights) from the JSON string that `to_json()` returned.
 
     Args:
         json_string: JSON string encoding a model configuration.
         custom_objects: Optional dictionary mapping names (strings) to custom classes or
             functions to be considered during deserialization.
+        max_weights_bytes: the most bytes of weights the config may make gazelle allocate
+            (gazelle only). Defaults to `keras.config.max_weights_bytes()` (2 GiB).
 
     ```python
     clone = keras.models.model_from_json(model.to_json())
@@ -299,19 +330,27 @@ def model_from_json(json_string, custom_objects=None):
     if not isinstance(json_string, (str, bytes)):
         raise TypeError("model_from_json: `json_string` must be a string, received "
                         f"{type(json_string).__name__}.")
-    try:
-        config = json.loads(json_string)
-    except json.JSONDecodeError as e:
-        raise ValueError(f"model_from_json: `json_string` is not valid JSON ({e}).") from None
-    return model_config.model_from_config(config, custom_objects)
+    config = limits.parse_json(json_string, "model_from_json: `json_string`")
+    return _from_config(config, custom_objects, max_weights_bytes, "model_from_json")
 
 
-def model_from_config(config, custom_objects=None):
+def model_from_config(config, custom_objects=None, max_weights_bytes=None):
     """Instantiates a Keras model from its config (`{"class_name": ..., "config": ...}`).
 
     Args:
         config: Configuration dictionary.
         custom_objects: Optional dictionary mapping names (strings) to custom classes or
             functions to be considered during deserialization.
+        max_weights_bytes: the most bytes of weights the config may make gazelle allocate
+            (gazelle only). Defaults to `keras.config.max_weights_bytes()` (2 GiB).
     """
-    return model_config.model_from_config(config, custom_objects)
+    limits.check_depth(config, "model_from_config: `config`")
+    return _from_config(config, custom_objects, max_weights_bytes, "model_from_config")
+
+
+def _from_config(config, custom_objects, max_weights_bytes, what):
+    if not isinstance(config, dict) or "class_name" not in config:
+        return model_config.model_from_config(config, custom_objects)   # its TypeError
+    with limits.budget(limits.global_cap(max_weights_bytes), "the config"):
+        return _wrap(None, model_config.model_from_config, config, custom_objects,
+                     what=f"{what}: the config is invalid")
