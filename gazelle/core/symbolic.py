@@ -50,3 +50,43 @@ def is_symbolic(x):
 
 def any_symbolic(tree):
     return any(is_symbolic(t) for t in jax.tree_util.tree_leaves(tree, is_leaf=is_symbolic))
+
+
+def postorder(roots, children, on_enter=None):
+    """Nodes reachable from `roots`, each after the nodes it depends on (depth-first,
+    children in order), without recursion: a graph 100,000 layers deep walks like a
+    shallow one.
+
+    Args:
+        roots: the nodes to start from, in order.
+        children: `children(node)` -> the nodes `node` depends on, in order.
+        on_enter: optional `on_enter(node)`, called when a node is first reached
+            (pre-order), before its children.
+
+    Raises ValueError if a node depends on itself through a cycle.
+    """
+    order, done, active = [], set(), set()
+    end = object()
+    for root in roots:
+        if id(root) in done:
+            continue
+        if on_enter is not None:
+            on_enter(root)
+        active.add(id(root))
+        stack = [(root, iter(children(root)))]
+        while stack:
+            node, pending = stack[-1]
+            child = next(pending, end)
+            if child is end:
+                stack.pop()
+                active.discard(id(node))
+                done.add(id(node))
+                order.append(node)
+            elif id(child) in active:
+                raise ValueError("The layer graph has a cycle.")
+            elif id(child) not in done:
+                if on_enter is not None:
+                    on_enter(child)
+                active.add(id(child))
+                stack.append((child, iter(children(child))))
+    return order

@@ -53,12 +53,11 @@ class Functional(Model):
                     f"Model inputs must come from keras.Input(); {t.name!r} was produced by "
                     f"layer '{t.node.layer.name}'.")
         self._nodes = self._topological_nodes()
-        layers = []
-        for t in self._input_tensors:
-            layers.append(t.node.layer)
-        for node in self._nodes:
-            if not any(node.layer is other for other in layers):
-                layers.append(node.layer)
+        layers, seen = [], set()
+        for layer in [t.node.layer for t in self._input_tensors] + [n.layer for n in self._nodes]:
+            if id(layer) not in seen:
+                seen.add(id(layer))
+                layers.append(layer)
         self._operations = layers
         from gazelle.saving.model_config import layer_order
         self._operations = layer_order(self)     # Keras's order: by depth in the graph
@@ -66,29 +65,19 @@ class Functional(Model):
         self.built = True
 
     def _topological_nodes(self):
-        order, done, visiting = [], set(), set()
         input_ids = {id(t) for t in self._input_tensors}
 
-        def visit(tensor):
-            node = tensor.node
-            if id(tensor) in input_ids or id(node) in done:
-                return
+        def check(node):
             if isinstance(node.layer, InputLayer):
                 raise ValueError(
                     f"Graph disconnected: output depends on input '{node.layer.name}', which "
                     "is not in the model's `inputs`.")
-            if id(node) in visiting:
-                raise ValueError("The layer graph has a cycle.")
-            visiting.add(id(node))
-            for t in node.input_tensors:
-                visit(t)
-            visiting.discard(id(node))
-            done.add(id(node))
-            order.append(node)
 
-        for t in self._output_tensors:
-            visit(t)
-        return order
+        def children(node):
+            return [t.node for t in node.input_tensors if id(t) not in input_ids]
+
+        roots = [t.node for t in self._output_tensors if id(t) not in input_ids]
+        return symbolic.postorder(roots, children, on_enter=check)
 
     # -- structure -------------------------------------------------------------------
     @property

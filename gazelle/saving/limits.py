@@ -31,6 +31,9 @@ MAX_CONFIG_DEPTH = 200
 # reading side, and variables a loader creates that the file need not hold (optimizer slots
 # before they are restored, metric accumulators).
 MARGIN_BYTES = 16 * 2**20
+# HDF5 bookkeeping per stored array and per group (measured: about 1.5 KiB per small
+# dataset in a file h5py writes), with room to spare.
+H5_OVERHEAD_BYTES = 8 * 2**10
 # Optimizer slots are built from the model (Adam: 2 per weight) before the file's values
 # are read into them, so a file's budget covers that many times what it holds.
 SLOT_FACTOR = 3
@@ -135,3 +138,13 @@ def as_value_error(error, what):
         return ValueError(f"{what}: building the model ran out of device memory "
                           f"({text[:200]}). Refused.")
     return None
+
+
+def weights_member_limit(variables, layers_count):
+    """How many bytes a weights file for these variables may inflate to: their values,
+    optimizer slots for each (Keras's optimizers keep at most 3), HDF5 bookkeeping."""
+    variables = list(variables)
+    size = sum(math.prod(int(d) for d in v.shape) * np.dtype(v.dtype).itemsize
+               for v in variables)
+    per_copy = size + H5_OVERHEAD_BYTES * len(variables)
+    return (SLOT_FACTOR + 1) * per_copy + H5_OVERHEAD_BYTES * layers_count + MARGIN_BYTES

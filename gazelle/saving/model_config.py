@@ -9,6 +9,7 @@ numpy, gazelle.saving; gazelle.layers/models lazily]
 is Keras's order of a Functional model's layers (by depth, then by first visit), which
 names the weight groups of a `.keras` file.
 """
+import collections
 import inspect
 
 from gazelle.saving import registry
@@ -50,6 +51,8 @@ def _class_entry(layer):
 
 
 def _build_config(layer):
+    if hasattr(layer, "get_build_config"):      # Keras 3's hook (e.g. attention's shapes_dict)
+        return layer.get_build_config()
     shapes = getattr(layer, "_build_shapes", None)
     if not layer.built or not shapes:
         return None
@@ -82,7 +85,10 @@ def serialize_layer(layer, in_model=False):
                 for key in _INPUT_SHAPE_ARGS:
                     config.pop(key, None)
     module, registered = _class_entry(layer)
-    entry = {"module": module, "class_name": type(layer).__name__,
+    # A class may be exported under another name than its own (Keras 3's
+    # GroupedQueryAttention is keras.layers.GroupQueryAttention); configs use the export.
+    class_name = type(layer).__dict__.get("_keras_class_name", type(layer).__name__)
+    entry = {"module": module, "class_name": class_name,
              "config": serialize_keras_object(config), "registered_name": registered}
     if isinstance(layer, models.Functional):
         entry["build_config"] = {"input_shape": None}
@@ -111,22 +117,19 @@ def _sequential_config(model):
 
 def _graph(model):
     """Keras's traversal of a Functional graph: nodes, layer order and node re-indexing."""
+    from gazelle.core import symbolic
     input_layer = _input_layer_cls()
-    finished, nodes, first_visit = set(), [], {}
+    first_visit = {}
 
-    def visit(tensor):
-        node = tensor.node
-        if id(node) in finished:
-            return
+    def enter(node):
         first_visit.setdefault(id(node.layer), (len(first_visit), node.layer))
-        if not isinstance(node.layer, input_layer):
-            for t in node.input_tensors:
-                visit(t)
-        finished.add(id(node))
-        nodes.append(node)
 
-    for t in model._output_tensors:
-        visit(t)
+    def children(node):
+        if isinstance(node.layer, input_layer):
+            return []
+        return [t.node for t in node.input_tensors]
+
+    nodes = symbolic.postorder([t.node for t in model._output_tensors], children, enter)
     node_depth, layer_depth = {}, {}
     in_graph = {id(n) for n in nodes}
     for node in reversed(nodes):
@@ -374,21 +377,30 @@ def functional_from_config(config, custom_objects=None, safe_mode=True):
                              f"layer {name!r}.")
         return outputs[name][node_index][tensor_index]
 
-    def ready(history):
-        ref_ok = isinstance(history, list) and len(history) >= 3 and isinstance(history[1], int)
-        return ref_ok and history[0] in outputs and len(outputs[history[0]]) > history[1]
-
-    def tensors(value, check):
+    def missing(value):
+        """The name of a layer whose output `value` needs and that is not made yet."""
         if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
             history = value["config"]["keras_history"]
-            return ready(history) if check else ref(history)
+            ok = isinstance(history, list) and len(history) >= 3 and isinstance(
+                history[1], int) and history[0] in outputs and len(outputs[history[0]]) > history[1]
+            return None if ok else (history[0] if isinstance(history, list) and history
+                                    and isinstance(history[0], str) else "")
+        items = value if isinstance(value, list) else (
+            value.values() if isinstance(value, dict) else ())
+        for item in items:
+            found = missing(item)
+            if found is not None:
+                return found
+        return None
+
+    def tensors(value):
+        if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
+            return ref(value["config"]["keras_history"])
         if isinstance(value, list):
-            items = [tensors(v, check) for v in value]
-            return all(items) if check else items
+            return [tensors(v) for v in value]
         if isinstance(value, dict):
-            items = {k: tensors(v, check) for k, v in value.items()}
-            return all(items.values()) if check else items
-        return True if check else value
+            return {k: tensors(v) for k, v in value.items()}
+        return value
 
     def as_call(node):
         if isinstance(node, dict):                  # Keras 3
@@ -398,24 +410,34 @@ def functional_from_config(config, custom_objects=None, safe_mode=True):
         kwargs = node[0][3] if node and len(node[0]) > 3 else {}
         return [refs[0] if len(refs) == 1 else refs], kwargs or {}
 
-    progress = True
-    while progress:
-        progress = False
-        for name, layer, nodes in pending:
-            while nodes:
-                args, kwargs = as_call(nodes[0])
-                if not tensors([args, kwargs], check=True):
-                    break
-                args, kwargs = tensors([args, kwargs], check=False)
-                kwargs = {k: v for k, v in kwargs.items()
-                          if not (k == "mask" and v is None) and not (k == "training" and not v)}
-                kwargs = resolve_custom_in(decode_special(kwargs, safe_mode), custom_objects,
-                                           safe_mode)
-                out = layer(*args, **kwargs)
-                outputs[name].append(jax.tree_util.tree_leaves(out, is_leaf=symbolic.is_symbolic))
-                nodes.pop(0)
-                progress = True
-    stuck = [name for name, _, nodes in pending if nodes]
+    # Each layer replays its nodes in order; a node whose inputs are not made yet waits on
+    # the layer that makes them and is tried again when that layer makes an output, so the
+    # work is linear in the number of nodes whatever order the config lists layers in.
+    done_count = [0] * len(pending)
+    waiting = {}
+    queue = collections.deque(range(len(pending)))
+    while queue:
+        i = queue.popleft()
+        name, layer, nodes = pending[i]
+        made = False
+        while done_count[i] < len(nodes):
+            args, kwargs = as_call(nodes[done_count[i]])
+            blocker = missing([args, kwargs])
+            if blocker is not None:
+                waiting.setdefault(blocker, []).append(i)
+                break
+            args, kwargs = tensors([args, kwargs])
+            kwargs = {k: v for k, v in kwargs.items()
+                      if not (k == "mask" and v is None) and not (k == "training" and not v)}
+            kwargs = resolve_custom_in(decode_special(kwargs, safe_mode), custom_objects,
+                                       safe_mode)
+            out = layer(*args, **kwargs)
+            outputs[name].append(jax.tree_util.tree_leaves(out, is_leaf=symbolic.is_symbolic))
+            done_count[i] += 1
+            made = True
+        if made:
+            queue.extend(waiting.pop(name, ()))
+    stuck = [name for i, (name, _, nodes) in enumerate(pending) if done_count[i] < len(nodes)]
     if stuck:
         raise ValueError(f"Cannot rebuild the functional model: the inputs of layers {stuck} "
                          "are never produced.")

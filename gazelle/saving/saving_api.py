@@ -11,7 +11,6 @@ import json
 import os
 
 import h5py
-import numpy as np
 
 from gazelle.saving import compile_config as compile_mod
 from gazelle.saving import h5_legacy, keras_file, limits, model_config, weights_layout
@@ -157,14 +156,8 @@ def _wrap(path, fn, *args, what=None):
         raise ValueError(f"{what}: {e}") from e
 
 
-def _variable_bytes(variables):
-    return sum(int(np.prod(v.shape)) * np.dtype(v.dtype).itemsize for v in variables)
-
-
 def _weights_member_limit(model):
-    """How many bytes a weights file for `model` may inflate to: its weights, optimizer
-    slots for each (Keras's optimizers keep at most 3), and HDF5 bookkeeping."""
-    return (limits.SLOT_FACTOR + 1) * _variable_bytes(model.variables) + limits.MARGIN_BYTES
+    return limits.weights_member_limit(model.variables, len(model_config.layer_order(model)) + 1)
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True,
