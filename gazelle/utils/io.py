@@ -4,8 +4,10 @@
 writes files: a reader sees the old file or the new one, never half of one.
 """
 import os
+import re
 import sys
 import tempfile
+import time
 
 
 def print_msg(message, line_break=True):
@@ -19,12 +21,58 @@ def print_msg(message, line_break=True):
     sys.stdout.flush()
 
 
+# Temporary files are named ".<name>.gazelle-<pid>-<random>.tmp": the pid says whether the
+# process that wrote one still runs, so a later save can remove what a killed one left.
+_TMP_MARK = ".gazelle-"
+_TMP_NAME = re.compile(r"^\..+\.gazelle-(\d+)-[A-Za-z0-9_]+\.tmp$")
+# A temp file whose pid runs (perhaps reused by another program) is removed only past
+# this age; no save takes that long.
+STALE_TMP_SECONDS = 6 * 3600
+
+
+def _pid_alive(pid):
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True                 # exists, owned by someone else
+    return True
+
+
+def remove_stale_temp_files(directory):
+    """Removes temp files that a killed `atomic_write` left in `directory`: those whose
+    writing process is gone, or older than `STALE_TMP_SECONDS`. Returns their paths."""
+    removed = []
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return removed
+    now = time.time()
+    for name in names:
+        match = _TMP_NAME.match(name)
+        if match is None:
+            continue
+        path = os.path.join(directory, name)
+        try:
+            old = now - os.path.getmtime(path) > STALE_TMP_SECONDS
+            if old or not _pid_alive(int(match.group(1))):
+                os.remove(path)
+                removed.append(path)
+        except OSError:
+            continue                # raced with its owner or another cleaner
+    return removed
+
+
 def atomic_write(path, data_bytes_or_writer):
     """Writes a file so that it is replaced whole or not at all.
 
     The data goes to a temporary file in the same directory, which is flushed to disk and
     then renamed over `path` with `os.replace`. If anything fails the temporary file is
-    removed and `path` is left as it was.
+    removed and `path` is left as it was. A process killed mid-write cannot clean up, so
+    each write first removes the temp files that dead writers left in the directory.
 
     Args:
         path: the file to write (a string or `os.PathLike`).
@@ -47,8 +95,10 @@ def atomic_write(path, data_bytes_or_writer):
             f"to a binary file, but received {type(data_bytes_or_writer).__name__}. "
             "Encode text first, e.g. `text.encode('utf-8')`.")
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp_path = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".",
-                                    suffix=".tmp")
+    remove_stale_temp_files(directory)
+    fd, tmp_path = tempfile.mkstemp(
+        dir=directory, prefix=f".{os.path.basename(path)}{_TMP_MARK}{os.getpid()}-",
+        suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
@@ -60,6 +110,8 @@ def atomic_write(path, data_bytes_or_writer):
         os.chmod(tmp_path, 0o666 & ~umask)
         os.replace(tmp_path, path)
     except BaseException:
-        if os.path.exists(tmp_path):
+        try:
             os.remove(tmp_path)
+        except OSError:
+            pass
         raise
