@@ -1,0 +1,15 @@
+"""Image preprocessing and augmentation layers. [L2]
+
+Geometric layers share one transform kernel (`affine.affine_transform`); every layer
+accepts one image or a batch, channels last or first, and uint8 or float pixels.
+"""
+from gazelle.layers.preprocessing.image.color import RandomBrightness as RandomBrightness
+from gazelle.layers.preprocessing.image.color import RandomContrast as RandomContrast
+from gazelle.layers.preprocessing.image.geometric import RandomFlip as RandomFlip
+from gazelle.layers.preprocessing.image.geometric import RandomRotation as RandomRotation
+from gazelle.layers.preprocessing.image.geometric import RandomShear as RandomShear
+from gazelle.layers.preprocessing.image.geometric import RandomTranslation as RandomTranslation
+from gazelle.layers.preprocessing.image.geometric import RandomZoom as RandomZoom
+from gazelle.layers.preprocessing.image.resizing import CenterCrop as CenterCrop
+from gazelle.layers.preprocessing.image.resizing import RandomCrop as RandomCrop
+from gazelle.layers.preprocessing.image.resizing import Resizing as Resizing
