@@ -9,7 +9,7 @@ from the loss is the compile code's job. Names are resolved by table lookup only
 import inspect
 
 from gazelle import losses as _losses
-from gazelle.core import tables
+from gazelle.core import naming, tables
 from gazelle.losses import binary_crossentropy as binary_crossentropy
 from gazelle.losses import categorical_crossentropy as categorical_crossentropy
 from gazelle.losses import categorical_hinge as categorical_hinge
@@ -36,10 +36,41 @@ from gazelle.metrics.accuracy import categorical_accuracy as categorical_accurac
 from gazelle.metrics.accuracy import sparse_categorical_accuracy as sparse_categorical_accuracy
 from gazelle.metrics.accuracy import sparse_top_k_categorical_accuracy as sparse_top_k_categorical_accuracy
 from gazelle.metrics.accuracy import top_k_categorical_accuracy as top_k_categorical_accuracy
+from gazelle.metrics.confusion_metrics import AUC as AUC
+from gazelle.metrics.confusion_metrics import FalseNegatives as FalseNegatives
+from gazelle.metrics.confusion_metrics import FalsePositives as FalsePositives
+from gazelle.metrics.confusion_metrics import Precision as Precision
+from gazelle.metrics.confusion_metrics import PrecisionAtRecall as PrecisionAtRecall
+from gazelle.metrics.confusion_metrics import Recall as Recall
+from gazelle.metrics.confusion_metrics import RecallAtPrecision as RecallAtPrecision
+from gazelle.metrics.confusion_metrics import SensitivityAtSpecificity as SensitivityAtSpecificity
+from gazelle.metrics.confusion_metrics import SpecificityAtSensitivity as SpecificityAtSensitivity
+from gazelle.metrics.confusion_metrics import TrueNegatives as TrueNegatives
+from gazelle.metrics.confusion_metrics import TruePositives as TruePositives
+from gazelle.metrics.correlation import ConcordanceCorrelation as ConcordanceCorrelation
+from gazelle.metrics.correlation import PearsonCorrelation as PearsonCorrelation
+from gazelle.metrics.correlation import R2Score as R2Score
+from gazelle.metrics.correlation import concordance_correlation as concordance_correlation
+from gazelle.metrics.correlation import pearson_correlation as pearson_correlation
+from gazelle.metrics.f_score import F1Score as F1Score
+from gazelle.metrics.f_score import FBetaScore as FBetaScore
+from gazelle.metrics.iou import BinaryIoU as BinaryIoU
+from gazelle.metrics.iou import IoU as IoU
+from gazelle.metrics.iou import MeanIoU as MeanIoU
+from gazelle.metrics.iou import OneHotIoU as OneHotIoU
+from gazelle.metrics.iou import OneHotMeanIoU as OneHotMeanIoU
 from gazelle.metrics.metric import Mean as Mean
 from gazelle.metrics.metric import MeanMetricWrapper as MeanMetricWrapper
 from gazelle.metrics.metric import Metric as Metric
 from gazelle.metrics.metric import Sum as Sum
+from gazelle.metrics.probabilistic import BinaryCrossentropy as BinaryCrossentropy
+from gazelle.metrics.probabilistic import CategoricalCrossentropy as CategoricalCrossentropy
+from gazelle.metrics.probabilistic import CategoricalHinge as CategoricalHinge
+from gazelle.metrics.probabilistic import Hinge as Hinge
+from gazelle.metrics.probabilistic import KLDivergence as KLDivergence
+from gazelle.metrics.probabilistic import Poisson as Poisson
+from gazelle.metrics.probabilistic import SparseCategoricalCrossentropy as SparseCategoricalCrossentropy
+from gazelle.metrics.probabilistic import SquaredHinge as SquaredHinge
 from gazelle.metrics.regression import CosineSimilarity as CosineSimilarity
 from gazelle.metrics.regression import LogCoshError as LogCoshError
 from gazelle.metrics.regression import MeanAbsoluteError as MeanAbsoluteError
@@ -62,7 +93,7 @@ _FUNCTIONS = {fn.__name__: fn for fn in (
     binary_crossentropy, categorical_crossentropy, sparse_categorical_crossentropy,
     hinge, squared_hinge, categorical_hinge, kl_divergence, poisson, huber, log_cosh,
     mean_squared_error, mean_absolute_error, mean_absolute_percentage_error,
-    mean_squared_logarithmic_error)}
+    mean_squared_logarithmic_error, pearson_correlation, concordance_correlation)}
 _FUNCTIONS.update({
     "mse": mse, "MSE": mse, "mae": mae, "MAE": mae, "mape": mape, "MAPE": mape,
     "msle": msle, "MSLE": msle, "kld": kld, "KLD": kld, "logcosh": logcosh,
@@ -72,10 +103,20 @@ _CLASSES = {cls.__name__: cls for cls in (
     Metric, Mean, Sum, MeanMetricWrapper, Accuracy, BinaryAccuracy, CategoricalAccuracy,
     SparseCategoricalAccuracy, TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy,
     MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError,
-    MeanSquaredLogarithmicError, RootMeanSquaredError, LogCoshError, CosineSimilarity)}
+    MeanSquaredLogarithmicError, RootMeanSquaredError, LogCoshError, CosineSimilarity,
+    TruePositives, FalsePositives, TrueNegatives, FalseNegatives, Precision, Recall, AUC,
+    PrecisionAtRecall, RecallAtPrecision, SensitivityAtSpecificity, SpecificityAtSensitivity,
+    F1Score, FBetaScore, R2Score, IoU, MeanIoU, BinaryIoU, OneHotIoU, OneHotMeanIoU,
+    PearsonCorrelation, ConcordanceCorrelation, Hinge, SquaredHinge, CategoricalHinge,
+    KLDivergence, Poisson, BinaryCrossentropy, CategoricalCrossentropy,
+    SparseCategoricalCrossentropy)}
 # Snake-case names of classes that have no function of the same name ("mean", ...).
 _SNAKE = {"mean": Mean, "sum": Sum, "root_mean_squared_error": RootMeanSquaredError,
           "log_cosh_error": LogCoshError, "cosine_similarity": CosineSimilarity}
+# Keras 3 also resolves every class's snake-case name ("precision", "auc", "f1_score",
+# "mean_io_u"); a function of the same name ("hinge", "poisson") keeps precedence.
+_SNAKE.update({naming.to_snake_case(name): cls for name, cls in _CLASSES.items()
+               if naming.to_snake_case(name) not in _FUNCTIONS})
 
 
 def _lookup(name, custom_objects=None):
