@@ -1,4 +1,13 @@
 """Layers: the building blocks of models."""
+from gazelle.layers.activations import ELU as ELU
+from gazelle.layers.activations import LeakyReLU as LeakyReLU
+from gazelle.layers.activations import PReLU as PReLU
+from gazelle.layers.activations import ReLU as ReLU
+from gazelle.layers.activations import Softmax as Softmax
+from gazelle.layers.attention import AdditiveAttention as AdditiveAttention
+from gazelle.layers.attention import Attention as Attention
+from gazelle.layers.attention import GroupQueryAttention as GroupQueryAttention
+from gazelle.layers.attention import MultiHeadAttention as MultiHeadAttention
 from gazelle.layers.convolutional import Conv1D as Conv1D
 from gazelle.layers.convolutional import Conv1DTranspose as Conv1DTranspose
 from gazelle.layers.convolutional import Conv2D as Conv2D
@@ -21,6 +30,7 @@ from gazelle.layers.core import Dense as Dense
 from gazelle.layers.core import Identity as Identity
 from gazelle.layers.core import Input as Input
 from gazelle.layers.core import InputLayer as InputLayer
+from gazelle.layers.einsum_dense import EinsumDense as EinsumDense
 from gazelle.layers.embedding import Embedding as Embedding
 from gazelle.layers.lambda_layer import Lambda as Lambda
 from gazelle.layers.layer import Layer as Layer
