@@ -904,3 +904,454 @@ kld = KLD = kullback_leibler_divergence = kl_divergence
 bce = BCE = binary_crossentropy
 huber_loss = huber
 logcosh = log_cosh
+
+
+# -- focal, overlap, metric-learning and sequence losses ---------------------------------
+# (Keras 3's newer losses; appended here with their own identifier-table updates.)
+
+
+def _clipped_bce(y_true, y_pred):
+    eps = config.epsilon()
+    p = jnp.clip(y_pred, eps, 1.0 - eps)
+    return -(y_true * jnp.log(p) + (1.0 - y_true) * jnp.log(1.0 - p))
+
+
+def binary_focal_crossentropy(y_true, y_pred, apply_class_balancing=False, alpha=0.25,
+                              gamma=2.0, from_logits=False, label_smoothing=0.0, axis=-1):
+    """Computes the binary focal crossentropy loss.
+
+    The crossentropy of each entry is scaled by `(1 - p_t) ** gamma`, where `p_t` is the
+    predicted probability of the true label, so confident right answers count less.
+
+    Args:
+        y_true: Ground truth values, of shape `(batch_size, d0, .. dN)`.
+        y_pred: The predicted values, of shape `(batch_size, d0, .. dN)`.
+        apply_class_balancing: A bool, whether to apply weight balancing on the
+            binary classes 0 and 1.
+        alpha: A weight balancing factor for class 1, default is `0.25` as
+            mentioned in the reference. The weight for class 0 is `1.0 - alpha`.
+        gamma: A focusing parameter, default is `2.0` as mentioned in the
+            reference.
+        from_logits: Whether `y_pred` is expected to be a logits tensor. By
+            default, we assume that `y_pred` encodes a probability distribution.
+        label_smoothing: Float in `[0, 1]`. If > `0` then smooth the labels by
+            squeezing them towards 0.5.
+        axis: The axis along which the mean is computed. Defaults to `-1`.
+
+    ```python
+    binary_focal_crossentropy(np.array([[0, 1], [0, 0]]), np.array([[0.6, 0.4], [0.4, 0.6]]),
+                              gamma=2.0)
+    ```
+    """
+    y_true, y_pred = _pair(y_true, y_pred, same_rank=False)
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    if from_logits:
+        y_pred = jax.nn.sigmoid(y_pred)
+    p_t = y_true * y_pred + (1 - y_true) * (1 - y_pred)
+    focal = jnp.power(1.0 - p_t, gamma) * _clipped_bce(y_true, y_pred)
+    if apply_class_balancing:
+        focal = (y_true * alpha + (1 - y_true) * (1 - alpha)) * focal
+    return jnp.mean(focal, axis=axis)
+
+
+def categorical_focal_crossentropy(y_true, y_pred, alpha=0.25, gamma=2.0, from_logits=False,
+                                   label_smoothing=0.0, axis=-1):
+    """Computes the categorical focal crossentropy loss.
+
+    Each class's crossentropy term is scaled by `alpha * (1 - p) ** gamma`.
+
+    Args:
+        y_true: Tensor of one-hot true targets.
+        y_pred: Tensor of predicted targets.
+        alpha: A weight balancing factor for all classes, default is `0.25` as
+            mentioned in the reference.
+        gamma: A focusing parameter, default is `2.0` as mentioned in the
+            reference.
+        from_logits: Whether `y_pred` is expected to be a logits tensor. By
+            default, we assume that `y_pred` encodes a probability distribution.
+        label_smoothing: Float in [0, 1]. If > `0` then smooth the labels towards
+            the uniform distribution.
+        axis: Defaults to `-1`. The dimension along which the entropy is computed.
+
+    ```python
+    categorical_focal_crossentropy(np.array([[0, 1, 0]]), np.array([[0.05, 0.9, 0.05]]))
+    ```
+    """
+    if isinstance(axis, bool):
+        raise ValueError(f"`axis` must be of type `int`. Received: axis={axis} of type "
+                         f"{type(axis)}")
+    y_true, y_pred = _pair(y_true, y_pred, same_rank=False)
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / y_true.shape[-1]
+    if from_logits:
+        y_pred = jax.nn.softmax(y_pred, axis=axis)
+    eps = config.epsilon()
+    probs = jnp.clip(y_pred / jnp.sum(y_pred, axis=axis, keepdims=True), eps, 1.0 - eps)
+    terms = alpha * jnp.power(1.0 - probs, gamma) * (-y_true * jnp.log(probs))
+    return jnp.sum(terms, axis=axis)
+
+
+def dice(y_true, y_pred, axis=None):
+    """Computes the Dice loss value between `y_true` and `y_pred`.
+
+    `loss = 1 - 2 * sum(y_true * y_pred) / (sum(y_true) + sum(y_pred))`
+
+    Args:
+        y_true: tensor of true targets.
+        y_pred: tensor of predicted targets.
+        axis: tuple for which dimensions the loss is calculated. Defaults to
+            `None` (everything: one value for the batch).
+
+    ```python
+    dice(np.array([[1., 0.], [0., 1.]]), np.array([[0.9, 0.2], [0.1, 0.7]]), axis=(1,))
+    ```
+    """
+    y_true, y_pred = _pair(y_true, y_pred, same_rank=False)
+    overlap = jnp.sum(y_true * y_pred, axis=axis)
+    total = jnp.sum(y_true, axis=axis) + jnp.sum(y_pred, axis=axis)
+    return 1 - 2.0 * overlap / (total + config.epsilon())
+
+
+def tversky(y_true, y_pred, alpha=0.5, beta=0.5, axis=None):
+    """Computes the Tversky loss value between `y_true` and `y_pred`.
+
+    A Dice loss whose false positives weigh `alpha` and false negatives `beta`.
+
+    Args:
+        y_true: tensor of true targets.
+        y_pred: tensor of predicted targets.
+        alpha: coefficient controlling incidence of false positives. Defaults to `0.5`.
+        beta: coefficient controlling incidence of false negatives. Defaults to `0.5`.
+        axis: tuple for which dimensions the loss is calculated. Defaults to `None`.
+
+    ```python
+    tversky(np.array([[1., 0.]]), np.array([[0.8, 0.3]]), alpha=0.3, beta=0.7)
+    ```
+    """
+    y_true, y_pred = _pair(y_true, y_pred, same_rank=False)
+    overlap = jnp.sum(y_true * y_pred, axis=axis)
+    # Keras 3's naming: with `inputs=y_true`, `targets=y_pred`.
+    fp = jnp.sum((1 - y_pred) * y_true, axis=axis)
+    fn = jnp.sum(y_pred * (1 - y_true), axis=axis)
+    return 1 - overlap / (overlap + fp * alpha + fn * beta + config.epsilon())
+
+
+def _pos_neg_masks(query_labels, key_labels, remove_diagonal):
+    query_labels = query_labels.reshape(-1, 1) if query_labels.ndim == 1 else query_labels
+    key_labels = key_labels.reshape(-1, 1) if key_labels.ndim == 1 else key_labels
+    positive = query_labels == key_labels.T
+    negative = ~positive
+    if remove_diagonal:
+        positive = positive & ~jnp.eye(query_labels.size, key_labels.size, dtype=bool)
+    return positive, negative
+
+
+def circle(y_true, y_pred, ref_labels=None, ref_embeddings=None, remove_diagonal=True,
+           gamma=80, margin=0.4):
+    """Computes the Circle loss for metric learning.
+
+    Pulls same-label embeddings together and pushes different-label ones apart, each
+    pair weighted by how far it is from its optimum. Embeddings should be L2-normalized.
+
+    Args:
+        y_true: Tensor with ground truth labels in integer format, `(batch_size,)`.
+        y_pred: Tensor with predicted L2 normalized embeddings, `(batch_size, dim)`.
+        ref_labels: Optional integer tensor with labels for reference
+            embeddings. If `None`, defaults to `y_true`.
+        ref_embeddings: Optional tensor with L2 normalized reference embeddings.
+            If `None`, defaults to `y_pred`.
+        remove_diagonal: Boolean, whether to remove self-similarities from
+            positive mask. Defaults to `True`.
+        gamma: Float, scaling factor for the loss. Defaults to `80`.
+        margin: Float, relaxation factor for the loss. Defaults to `0.4`.
+
+    ```python
+    emb = np.array([[0.6, 0.8], [0.8, 0.6], [-0.6, 0.8]])
+    circle(np.array([0, 0, 1]), emb)
+    ```
+    """
+    y_pred = _as_float(y_pred)
+    y_true = jnp.asarray(y_true).astype(jnp.int32)
+    ref_embeddings = y_pred if ref_embeddings is None else _as_float(ref_embeddings)
+    ref_labels = y_true if ref_labels is None else jnp.asarray(ref_labels).astype(jnp.int32)
+    distances = jnp.maximum(1 - y_pred @ ref_embeddings.T, 0.0)
+    positive, negative = _pos_neg_masks(y_true, ref_labels, remove_diagonal)
+    pos_weights = jnp.maximum((margin + distances) * positive.astype(distances.dtype), 0.0)
+    neg_weights = jnp.maximum((1 + margin - distances) * negative.astype(distances.dtype),
+                              0.0)
+    pos_logits = -gamma * pos_weights * (margin - distances)
+    neg_logits = gamma * neg_weights * ((1 - margin) - distances)
+    p_loss = jax.nn.logsumexp(jnp.where(positive, pos_logits, -jnp.inf), axis=1)
+    n_loss = jax.nn.logsumexp(jnp.where(negative, neg_logits, -jnp.inf), axis=1)
+    return jax.nn.softplus(p_loss + n_loss)
+
+
+def categorical_generalized_cross_entropy(y_true, y_pred, q):
+    """Computes the Generalized Cross Entropy loss, robust to noisy labels.
+
+    `loss = (1 - p_true ** q) / q`: crossentropy as `q -> 0`, MAE at `q = 1`.
+
+    Args:
+        y_true: Integer class labels, shape `(batch_size,)`.
+        y_pred: Predicted class probabilities, shape `(batch_size, num_classes)`.
+        q: Float in `(0, 1)`, the robustness parameter.
+
+    ```python
+    categorical_generalized_cross_entropy(np.array([0, 1]), np.array([[0.7, 0.3],
+                                                                      [0.2, 0.8]]), q=0.5)
+    ```
+    """
+    y_pred = _as_float(y_pred)
+    labels = jnp.asarray(y_true).astype(jnp.int32)
+    p = jnp.sum(y_pred * jax.nn.one_hot(labels, y_pred.shape[-1], dtype=y_pred.dtype),
+                axis=-1)
+    return (1 - jnp.power(p, q)) / q
+
+
+def ctc(y_true, y_pred):
+    """Computes the CTC (Connectionist Temporal Classification) loss.
+
+    Label id 0 is the blank and also pads `y_true`; every sequence in `y_pred` is used
+    at its full length.
+
+    Args:
+        y_true: A tensor of shape `(batch_size, max_length)` containing
+            the true labels in integer format. `0` always represents
+            the blank/mask index and should not be used for classes.
+        y_pred: A tensor of shape `(batch_size, max_length, num_classes)`
+            containing logits (the output of your model).
+            They should *not* be normalized via softmax.
+
+    ```python
+    ctc(np.array([[1, 2, 0]]), np.random.normal(size=(1, 6, 4)))
+    ```
+    """
+    import optax   # noqa: PLC0415 - only CTC needs it; keeps `import gazelle.losses` light
+
+    y_true = jnp.asarray(y_true)
+    y_pred = _as_float(y_pred)
+    if y_true.ndim != 2:
+        raise ValueError("Targets `y_true` are expected to be a tensor of shape "
+                         "`(batch_size, max_length)` in integer format. "
+                         f"Received: y_true.shape={y_true.shape}")
+    if y_pred.ndim != 3:
+        raise ValueError("Logits `y_pred` are expected to be a tensor of shape "
+                         "`(batch_size, max_length, num_classes)`. "
+                         f"Received: y_pred.shape={y_pred.shape}")
+    labels = y_true.astype(jnp.int32)
+    label_lengths = jnp.sum(labels != 0, axis=-1)
+    label_paddings = (jnp.arange(labels.shape[1])[None] >= label_lengths[:, None])
+    logit_paddings = jnp.zeros(y_pred.shape[:2], y_pred.dtype)
+    return optax.ctc_loss(y_pred, logit_paddings, labels,
+                          label_paddings.astype(y_pred.dtype), blank_id=0)
+
+
+class BinaryFocalCrossentropy(_Wrapped):
+    """Computes focal cross-entropy loss between true labels and predictions.
+
+    Args:
+        apply_class_balancing: A bool, whether to apply weight balancing on the
+            binary classes 0 and 1.
+        alpha: A weight balancing factor for class 1, default is `0.25` as
+            mentioned in reference. The weight for class 0 is `1.0 - alpha`.
+        gamma: A focusing parameter used to compute the focal factor, default is
+            `2.0` as mentioned in the reference.
+        from_logits: Whether to interpret `y_pred` as a tensor of logit values.
+            By default, we assume that `y_pred` are probabilities (i.e., values in
+            `[0, 1]`).
+        label_smoothing: Float in `[0, 1]`. When `0`, no smoothing occurs. When >
+            `0`, we compute the loss between the predicted labels and a smoothed
+            version of the true labels, where the smoothing squeezes the labels
+            towards `0.5`.
+        axis: The axis along which to compute crossentropy (the features axis).
+            Defaults to `-1`.
+        reduction: see `Loss`. Defaults to `"sum_over_batch_size"`.
+        name: Optional name for the loss instance. Defaults to
+            `"binary_focal_crossentropy"`.
+        dtype: see `Loss`. Defaults to `None`.
+
+    ```python
+    loss = BinaryFocalCrossentropy(gamma=2.0, from_logits=True)
+    loss(np.array([[0.], [1.]]), np.array([[-2.], [3.]]))
+    ```
+    """
+
+    _options = ("from_logits", "label_smoothing", "axis", "apply_class_balancing", "alpha",
+                "gamma")
+
+    def __init__(self, apply_class_balancing=False, alpha=0.25, gamma=2.0, from_logits=False,
+                 label_smoothing=0.0, axis=-1, reduction="sum_over_batch_size",
+                 name="binary_focal_crossentropy", dtype=None):
+        super().__init__(binary_focal_crossentropy, name, reduction, dtype,
+                         apply_class_balancing=apply_class_balancing, alpha=alpha,
+                         gamma=gamma, from_logits=from_logits,
+                         label_smoothing=label_smoothing, axis=axis)
+
+
+class CategoricalFocalCrossentropy(_Wrapped):
+    """Computes the alpha-balanced focal crossentropy loss over one-hot labels.
+
+    Args:
+        alpha: A weight balancing factor for all classes, default is `0.25` as
+            mentioned in the reference.
+        gamma: A focusing parameter, default is `2.0` as mentioned in the
+            reference.
+        from_logits: Whether `y_pred` is expected to be a logits tensor. By
+            default, we assume that `y_pred` encodes a probability distribution.
+        label_smoothing: Float in [0, 1]. When > 0, label values are smoothed,
+            meaning the confidence on label values are relaxed.
+        axis: The axis along which to compute crossentropy (the features axis).
+            Defaults to `-1`.
+        reduction: see `Loss`. Defaults to `"sum_over_batch_size"`.
+        name: Optional name for the loss instance. Defaults to
+            `"categorical_focal_crossentropy"`.
+        dtype: see `Loss`. Defaults to `None`.
+
+    ```python
+    loss = CategoricalFocalCrossentropy(gamma=3.0)
+    loss(np.array([[0., 1., 0.]]), np.array([[0.05, 0.9, 0.05]]))
+    ```
+    """
+
+    _options = ("from_logits", "label_smoothing", "axis", "alpha", "gamma")
+
+    def __init__(self, alpha=0.25, gamma=2.0, from_logits=False, label_smoothing=0.0,
+                 axis=-1, reduction="sum_over_batch_size",
+                 name="categorical_focal_crossentropy", dtype=None):
+        super().__init__(categorical_focal_crossentropy, name, reduction, dtype, alpha=alpha,
+                         gamma=gamma, from_logits=from_logits,
+                         label_smoothing=label_smoothing, axis=axis)
+
+
+class Dice(_Wrapped):
+    """Computes the Dice loss value between `y_true` and `y_pred`.
+
+    Args:
+        reduction: see `Loss`. Defaults to `"sum_over_batch_size"`.
+        name: Optional name for the loss instance. Defaults to `"dice"`.
+        axis: Tuple for which dimensions the loss is calculated. Defaults to
+            `None` (all of them).
+        dtype: see `Loss`. Defaults to `None`.
+
+    ```python
+    Dice(axis=(1, 2))(masks, predicted_masks)
+    ```
+    """
+
+    _options = ("axis",)
+
+    def __init__(self, reduction="sum_over_batch_size", name="dice", axis=None, dtype=None):
+        super().__init__(dice, name, reduction, dtype, axis=axis)
+
+
+class Tversky(_Wrapped):
+    """Computes the Tversky loss value between `y_true` and `y_pred`.
+
+    Args:
+        alpha: The coefficient controlling incidence of false positives.
+            Defaults to `0.5`.
+        beta: The coefficient controlling incidence of false negatives.
+            Defaults to `0.5`.
+        reduction: see `Loss`. Defaults to `"sum_over_batch_size"`.
+        name: Optional name for the loss instance. Defaults to `"tversky"`.
+        axis: Tuple for which dimensions the loss is calculated. Defaults to `None`.
+        dtype: see `Loss`. Defaults to `None`.
+
+    ```python
+    Tversky(alpha=0.3, beta=0.7)(masks, predicted_masks)
+    ```
+    """
+
+    _options = ("alpha", "beta", "axis")
+
+    def __init__(self, alpha=0.5, beta=0.5, reduction="sum_over_batch_size", name="tversky",
+                 axis=None, dtype=None):
+        super().__init__(tversky, name, reduction, dtype, alpha=alpha, beta=beta, axis=axis)
+
+
+class Circle(_Wrapped):
+    """Computes Circle Loss between integer labels and L2-normalized embeddings.
+
+    The batch mean is taken over the samples whose loss is positive, as in Keras 3.
+
+    Args:
+        gamma: Scaling factor that determines the largest scale of each
+            similarity score. Defaults to `80`.
+        margin: The relaxation factor, below this distance, negatives are
+            up weighted and positives are down weighted. Similarly, above this
+            distance negatives are down weighted and positive are up weighted.
+            Defaults to `0.4`.
+        remove_diagonal: Boolean, whether to remove self-similarities from the
+            positive mask. Defaults to `True`.
+        reduction: see `Loss`. Defaults to `"sum_over_batch_size"`.
+        name: Optional name for the loss instance. Defaults to `"circle"`.
+        dtype: see `Loss`. Defaults to `None`.
+
+    ```python
+    model.compile(loss=Circle(gamma=80.0, margin=0.4), optimizer="adam")
+    ```
+    """
+
+    _options = ("gamma", "margin", "remove_diagonal")
+
+    def __init__(self, gamma=80.0, margin=0.4, remove_diagonal=True,
+                 reduction="sum_over_batch_size", name="circle", dtype=None):
+        super().__init__(circle, name, reduction, dtype, gamma=gamma, margin=margin,
+                         remove_diagonal=remove_diagonal)
+
+    def _mask(self, y_true, y_pred):
+        return self.call(y_true, y_pred) > 0
+
+
+class CategoricalGeneralizedCrossEntropy(_Wrapped):
+    """Computes the Generalized Cross Entropy loss between integer labels and
+    probabilities (robust to noisy labels).
+
+    Args:
+        q: Float in range `(0, 1)`. The robustness parameter: near 0 behaves like
+            crossentropy, near 1 like mean absolute error. Defaults to `0.5`.
+        reduction: see `Loss`. Defaults to `"sum_over_batch_size"`.
+        name: Optional name for the loss instance. Defaults to
+            `"categorical_generalized_cross_entropy"`.
+        dtype: see `Loss`. Defaults to `None`.
+
+    ```python
+    CategoricalGeneralizedCrossEntropy(q=0.7)(np.array([0, 1]),
+                                              np.array([[0.7, 0.3], [0.2, 0.8]]))
+    ```
+    """
+
+    _options = ("q",)
+
+    def __init__(self, q=0.5, reduction="sum_over_batch_size",
+                 name="categorical_generalized_cross_entropy", dtype=None):
+        if not 0 < q < 1:
+            raise ValueError(f"CategoricalGeneralizedCrossEntropy: `q` must be in the "
+                             f"interval (0, 1); received q={q}.")
+        super().__init__(categorical_generalized_cross_entropy, name, reduction, dtype, q=q)
+
+
+class CTC(_Wrapped):
+    """CTC (Connectionist Temporal Classification) loss.
+
+    Args:
+        reduction: see `Loss`. Defaults to `"sum_over_batch_size"`.
+        name: Optional name for the loss instance. Defaults to `"ctc"`.
+        dtype: see `Loss`. Defaults to `None`.
+
+    ```python
+    CTC()(np.array([[1, 2, 0]]), np.random.normal(size=(1, 6, 4)))
+    ```
+    """
+
+    def __init__(self, reduction="sum_over_batch_size", name="ctc", dtype=None):
+        super().__init__(ctc, name, reduction, dtype)
+
+
+_FUNCTIONS.update({fn.__name__: fn for fn in (
+    binary_focal_crossentropy, categorical_focal_crossentropy, dice, tversky, circle,
+    categorical_generalized_cross_entropy, ctc)})
+_CLASSES.update({cls.__name__: cls for cls in (
+    BinaryFocalCrossentropy, CategoricalFocalCrossentropy, Dice, Tversky, Circle,
+    CategoricalGeneralizedCrossEntropy, CTC)})

@@ -11,7 +11,9 @@ import inspect
 from gazelle import losses as _losses
 from gazelle.core import naming, tables
 from gazelle.losses import binary_crossentropy as binary_crossentropy
+from gazelle.losses import binary_focal_crossentropy as binary_focal_crossentropy
 from gazelle.losses import categorical_crossentropy as categorical_crossentropy
+from gazelle.losses import categorical_focal_crossentropy as categorical_focal_crossentropy
 from gazelle.losses import categorical_hinge as categorical_hinge
 from gazelle.losses import hinge as hinge
 from gazelle.losses import huber as huber
@@ -93,7 +95,8 @@ _FUNCTIONS = {fn.__name__: fn for fn in (
     binary_crossentropy, categorical_crossentropy, sparse_categorical_crossentropy,
     hinge, squared_hinge, categorical_hinge, kl_divergence, poisson, huber, log_cosh,
     mean_squared_error, mean_absolute_error, mean_absolute_percentage_error,
-    mean_squared_logarithmic_error, pearson_correlation, concordance_correlation)}
+    mean_squared_logarithmic_error, pearson_correlation, concordance_correlation,
+    binary_focal_crossentropy, categorical_focal_crossentropy)}
 _FUNCTIONS.update({
     "mse": mse, "MSE": mse, "mae": mae, "MAE": mae, "mape": mape, "MAPE": mape,
     "msle": msle, "MSLE": msle, "kld": kld, "KLD": kld, "logcosh": logcosh,
