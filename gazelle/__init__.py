@@ -8,7 +8,8 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = {
-    "activations", "backend", "callbacks", "config", "datasets", "initializers", "layers",
+    "activations", "backend", "callbacks", "config", "constraints", "datasets", "initializers",
+    "layers",
     "losses", "metrics", "models", "ops", "optimizers", "random", "regularizers", "saving",
     "utils", "wrappers", "testing", "doctor", "distribution",
 }

@@ -259,7 +259,7 @@ class Layer:
             constraint: optional callable applied after each optimizer update.
             name: the weight's name, e.g. `"kernel"`.
         """
-        from gazelle import initializers
+        from gazelle import constraints, initializers
         unknown = set(kwargs) - {"autocast", "aggregation", "synchronization", "use_resource"}
         if unknown:
             raise TypeError(f"add_weight: unexpected keyword argument(s) {sorted(unknown)}.")
@@ -277,7 +277,7 @@ class Layer:
             raise AllocationRefused(f"Layer '{self.name}': {e}") from None
         variable.path = f"{self.name}/{variable.name}"
         variable.regularizer = regularizer
-        variable.constraint = constraint
+        variable.constraint = constraints.get(constraint)   # names, configs, objects
         # Keep weights created through add_weight in a list attribute so they are tracked
         # even when the caller does not store them.
         self.__dict__.setdefault("_added_weights", []).append(variable)
