@@ -4,6 +4,7 @@ from gazelle.layers.activations import LeakyReLU as LeakyReLU
 from gazelle.layers.activations import PReLU as PReLU
 from gazelle.layers.activations import ReLU as ReLU
 from gazelle.layers.activations import Softmax as Softmax
+from gazelle.layers.activity_regularization import ActivityRegularization as ActivityRegularization
 from gazelle.layers.attention import AdditiveAttention as AdditiveAttention
 from gazelle.layers.attention import Attention as Attention
 from gazelle.layers.attention import GroupQueryAttention as GroupQueryAttention
@@ -30,6 +31,8 @@ from gazelle.layers.core import Dense as Dense
 from gazelle.layers.core import Identity as Identity
 from gazelle.layers.core import Input as Input
 from gazelle.layers.core import InputLayer as InputLayer
+from gazelle.layers.dot import Dot as Dot
+from gazelle.layers.dot import dot as dot
 from gazelle.layers.einsum_dense import EinsumDense as EinsumDense
 from gazelle.layers.embedding import Embedding as Embedding
 from gazelle.layers.lambda_layer import Lambda as Lambda
@@ -50,6 +53,9 @@ from gazelle.layers.merging import multiply as multiply
 from gazelle.layers.merging import subtract as subtract
 from gazelle.layers.normalization import BatchNormalization as BatchNormalization
 from gazelle.layers.normalization import LayerNormalization as LayerNormalization
+from gazelle.layers.normalization_extra import GroupNormalization as GroupNormalization
+from gazelle.layers.normalization_extra import RMSNormalization as RMSNormalization
+from gazelle.layers.normalization_extra import UnitNormalization as UnitNormalization
 from gazelle.layers.pooling import AveragePooling1D as AveragePooling1D
 from gazelle.layers.pooling import AveragePooling2D as AveragePooling2D
 from gazelle.layers.pooling import AveragePooling3D as AveragePooling3D

@@ -197,8 +197,6 @@ class ELU(Layer):
         return tuple(input_shape)
 
     def get_config(self):
-        # Keras 3 leaves `alpha` out of its config (it reloads as 1.0); it is kept here
-        # so a model with ELU(alpha=0.5) reloads as saved (Keras 3 accepts the key too).
         return {**super().get_config(), "alpha": self.alpha}
 
 
