@@ -1,4 +1,6 @@
 """Core layers: InputLayer/Input, Dense, Activation, Identity. [L2]"""
+import types
+
 import numpy as np
 
 from gazelle import activations, initializers
@@ -131,6 +133,14 @@ class Dense(Layer):
         if self.use_bias:
             x = x + self.bias
         return self.activation(x)
+
+    def compute_output_shape(self, input_shape):
+        if type(self).call is not Dense.call:       # a subclass's call decides its shape
+            return super().compute_output_shape(input_shape)
+        shape = tuple(input_shape)
+        self._maybe_build([shape])
+        self._check_input(types.SimpleNamespace(shape=shape))
+        return shape[:-1] + (self.units,)
 
     def get_config(self):
         from gazelle.saving.serialization import serialize_keras_object as ser

@@ -11,6 +11,7 @@ names the weight groups of a `.keras` file.
 """
 import collections
 import inspect
+import weakref
 
 from gazelle.saving import registry
 from gazelle.saving.serialization import (
@@ -204,8 +205,17 @@ def _functional_config(model):
 
 
 # -- reading ---------------------------------------------------------------------------
+_ACCEPTED = weakref.WeakKeyDictionary()     # class -> its accepted arguments (per load: once)
+
+
 def _accepted_args(cls):
     """Keyword arguments `cls(...)` accepts, following `**kwargs` up to Layer; None: any."""
+    if cls not in _ACCEPTED:
+        _ACCEPTED[cls] = _find_accepted_args(cls)
+    return _ACCEPTED[cls]
+
+
+def _find_accepted_args(cls):
     from gazelle.layers.layer import Layer
     names = set()
     for klass in cls.__mro__:
@@ -215,7 +225,7 @@ def _accepted_args(cls):
         params = inspect.signature(init).parameters.values()
         names |= {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
         if klass is Layer or not any(p.kind == p.VAR_KEYWORD for p in params):
-            return names - {"self"}
+            return frozenset(names - {"self"})
     return None
 
 

@@ -141,9 +141,16 @@ def all_custom_objects(custom_objects=None):
     return {**_GLOBAL_CUSTOM_OBJECTS, **(_SCOPE.get() or {}), **(custom_objects or {})}
 
 
+_BUILTIN_CACHE = {}
+
+
 def builtin_layers():
     """Built-in layer and model classes by class name (public names of gazelle.layers/models)."""
     from gazelle import layers, models  # lazily: saving sits beside the layer tier
+    # Built once per set of public names (a load asks once per layer in the file).
+    key = (len(vars(layers)), len(vars(models)))
+    if _BUILTIN_CACHE.get("key") == key:
+        return dict(_BUILTIN_CACHE["table"])
     table = {}
     for module in (layers, models):
         for attr in dir(module):
@@ -151,5 +158,6 @@ def builtin_layers():
             if not attr.startswith("_") and inspect.isclass(obj) and issubclass(obj, layers.Layer):
                 table.setdefault(obj.__name__, obj)
                 table.setdefault(attr, obj)       # aliases such as MaxPool2D
-    return table
+    _BUILTIN_CACHE.update(key=key, table=table)
+    return dict(table)
 

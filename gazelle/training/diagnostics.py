@@ -122,6 +122,29 @@ def check_labels(trainer, x, ys):
                     f"{shape[-1]} values per sample. For class labels use "
                     "loss='sparse_categorical_crossentropy'; for regression give the last "
                     "layer as many units as y has columns.")
+            _check_loss_shapes(trainer, spec, fn, y, shape)
+
+
+def _check_loss_shapes(trainer, spec, fn, y, pred_shape):
+    """Traces the loss on the target's and the output's shapes (no data, no compile), so a
+    mismatch is reported here, naming the output and the loss, not deep inside JAX."""
+    if pred_shape is None or y.ndim == 0 or y.dtype.kind not in "biuf":
+        return
+    batch = 2
+    y_spec = jax.ShapeDtypeStruct((batch,) + tuple(y.shape[1:]), y.dtype)
+    p_spec = jax.ShapeDtypeStruct((batch,) + tuple(pred_shape[1:]), np.float32)
+    try:
+        jax.eval_shape(lambda t, p: fn(t, p, None), y_spec, p_spec)
+    except (TypeError, ValueError) as e:
+        names = list(getattr(trainer.loss, "output_names", []) or [])
+        index = next((i for i, s in enumerate(trainer.loss.specs) if s is spec), 0)
+        output = f"output '{names[index]}'" if index < len(names) else "the model's output"
+        raise ValueError(
+            f"Loss '{loss_name(spec)}' cannot compare the targets with {output}: y has shape "
+            f"{y.shape}, the output has shape {(None,) + tuple(pred_shape[1:])}, so this loss "
+            f"expects targets of shape {('n',) + tuple(pred_shape[1:])}. Give "
+            "the last layer as many units as y has columns, or reshape/encode y to match "
+            f"({str(e).splitlines()[0][:160]}).") from None
 
 
 def _check_output_labels(loss_spec, y, pred_shape):
