@@ -460,10 +460,13 @@ class Layer:
         multi = isinstance(input_shape, list)
         in_shapes = [tuple(s) for s in input_shape] if multi else [tuple(input_shape)]
         self._maybe_build(in_shapes)
-        values = [v.value for v in self.variables]
+        # One list for both: sublayers built lazily inside the first trace add variables
+        # that a second `self.variables` would pair with the wrong values.
+        variables = self.variables
+        values = [v.value for v in variables]
 
         def fn(*xs):
-            with StatelessScope(zip(self.variables, values)):
+            with StatelessScope(zip(variables, values)):
                 return self(list(xs) if multi else xs[0], training=False)
 
         dtypes = [self._dtype if self._cast_inputs else "int32"] * len(in_shapes)
