@@ -7,20 +7,27 @@ optimizer instance, or a raw optax `GradientTransformation` (wrapped in `OptaxOp
 import optax
 
 from gazelle.optimizers import schedules
+from gazelle.optimizers.adadelta import Adadelta
+from gazelle.optimizers.adafactor import Adafactor
 from gazelle.optimizers.adagrad import Adagrad
 from gazelle.optimizers.adam import Adam
 from gazelle.optimizers.adamax import Adamax
 from gazelle.optimizers.adamw import AdamW
+from gazelle.optimizers.ftrl import Ftrl
+from gazelle.optimizers.lamb import Lamb
+from gazelle.optimizers.lion import Lion
 from gazelle.optimizers.nadam import Nadam
 from gazelle.optimizers.optimizer import OptaxOptimizer, Optimizer
 from gazelle.optimizers.rmsprop import RMSprop
 from gazelle.optimizers.sgd import SGD
 
 __all__ = ["Optimizer", "OptaxOptimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad",
-           "Adamax", "Nadam", "schedules", "get", "serialize", "deserialize"]
+           "Adamax", "Nadam", "Adadelta", "Adafactor", "Ftrl", "Lamb", "Lion", "schedules",
+           "get", "serialize", "deserialize"]
 
 ALL_OBJECTS_DICT = {cls.__name__.lower(): cls
-                    for cls in (SGD, Adam, AdamW, RMSprop, Adagrad, Adamax, Nadam)}
+                    for cls in (SGD, Adam, AdamW, RMSprop, Adagrad, Adamax, Nadam, Adadelta,
+                                Adafactor, Ftrl, Lamb, Lion)}
 
 
 def serialize(optimizer):
@@ -56,7 +63,8 @@ def get(identifier):
 
     Args:
         identifier: Optimizer identifier, one of: a string name of an optimizer
-            (`"sgd"`, `"adam"`, `"rmsprop"`, `"adagrad"`, `"adamax"`, `"nadam"`, `"adamw"`;
+            (`"sgd"`, `"adam"`, `"rmsprop"`, `"adagrad"`, `"adamax"`, `"nadam"`, `"adamw"`,
+            `"adadelta"`, `"adafactor"`, `"ftrl"`, `"lamb"`, `"lion"`;
             case-insensitive; Keras's default arguments), a configuration dictionary, an
             optimizer instance (returned unchanged), or an optax `GradientTransformation`.
 
