@@ -108,6 +108,16 @@ from gazelle.layers.preprocessing import RandomZoom as RandomZoom
 from gazelle.layers.preprocessing import Rescaling as Rescaling
 from gazelle.layers.preprocessing import Resizing as Resizing
 from gazelle.layers.preprocessing import Solarization as Solarization
+from gazelle.layers.recurrent import GRU as GRU
+from gazelle.layers.recurrent import LSTM as LSTM
+from gazelle.layers.recurrent import RNN as RNN
+from gazelle.layers.recurrent import Bidirectional as Bidirectional
+from gazelle.layers.recurrent import GRUCell as GRUCell
+from gazelle.layers.recurrent import LSTMCell as LSTMCell
+from gazelle.layers.recurrent import SimpleRNN as SimpleRNN
+from gazelle.layers.recurrent import SimpleRNNCell as SimpleRNNCell
+from gazelle.layers.recurrent import StackedRNNCells as StackedRNNCells
+from gazelle.layers.recurrent import TimeDistributed as TimeDistributed
 from gazelle.layers.regularization import AlphaDropout as AlphaDropout
 from gazelle.layers.regularization import Dropout as Dropout
 from gazelle.layers.regularization import GaussianDropout as GaussianDropout
