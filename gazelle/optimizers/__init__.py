@@ -16,18 +16,20 @@ from gazelle.optimizers.adamw import AdamW
 from gazelle.optimizers.ftrl import Ftrl
 from gazelle.optimizers.lamb import Lamb
 from gazelle.optimizers.lion import Lion
+from gazelle.optimizers.muon import Muon
 from gazelle.optimizers.nadam import Nadam
 from gazelle.optimizers.optimizer import OptaxOptimizer, Optimizer
 from gazelle.optimizers.rmsprop import RMSprop
 from gazelle.optimizers.sgd import SGD
 
 __all__ = ["Optimizer", "OptaxOptimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad",
-           "Adamax", "Nadam", "Adadelta", "Adafactor", "Ftrl", "Lamb", "Lion", "schedules",
+           "Adamax", "Nadam", "Adadelta", "Adafactor", "Ftrl", "Lamb", "Lion", "Muon",
+           "schedules",
            "get", "serialize", "deserialize"]
 
 ALL_OBJECTS_DICT = {cls.__name__.lower(): cls
                     for cls in (SGD, Adam, AdamW, RMSprop, Adagrad, Adamax, Nadam, Adadelta,
-                                Adafactor, Ftrl, Lamb, Lion)}
+                                Adafactor, Ftrl, Lamb, Lion, Muon)}
 
 
 def serialize(optimizer):
@@ -64,7 +66,7 @@ def get(identifier):
     Args:
         identifier: Optimizer identifier, one of: a string name of an optimizer
             (`"sgd"`, `"adam"`, `"rmsprop"`, `"adagrad"`, `"adamax"`, `"nadam"`, `"adamw"`,
-            `"adadelta"`, `"adafactor"`, `"ftrl"`, `"lamb"`, `"lion"`;
+            `"adadelta"`, `"adafactor"`, `"ftrl"`, `"lamb"`, `"lion"`, `"muon"`;
             case-insensitive; Keras's default arguments), a configuration dictionary, an
             optimizer instance (returned unchanged), or an optax `GradientTransformation`.
 

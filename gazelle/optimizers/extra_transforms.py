@@ -1,11 +1,13 @@
-"""Keras 3's update rules for Adadelta, Ftrl, Lion, Lamb and Adafactor as optax transforms.
+"""Keras 3's update rules for Adadelta, Ftrl, Lion, Lamb, Adafactor and Muon as optax
+transforms.
 [L1: jax, optax]
 
 Same contract as `transforms.py` (an `update` with `learning_rate=` and `step=` extras that
 returns the additive update, and NamedTuple states whose flattening gives Keras's variable
 order), except that these rules also read the parameters: Ftrl replaces a weight outright,
-and Lamb and Adafactor scale their step by the weight's norm. Formulas follow Keras 3
-operation by operation, so results match it in float32.
+Lamb and Adafactor scale their step by the weight's norm, and Muon applies its two
+weight-decay rates itself. Formulas follow Keras 3 operation by operation, so results
+match it in float32.
 """
 from typing import NamedTuple
 
@@ -172,3 +174,78 @@ def keras_adafactor(beta_2_decay=-0.8, epsilon_1=1e-30, epsilon_2=1e-3, clip_thr
         return -(alpha_t * u), AdafactorSlots(r, c, v)
 
     return _param_rule(init, one)
+
+
+class MuonSlots(NamedTuple):
+    momentum: jax.Array
+    velocity: object        # an array for weights updated with AdamW, else None (no leaf)
+
+
+def _swap_last_axes(x):
+    return jnp.swapaxes(x, -2, -1)
+
+
+def newton_schulz5(x, steps, a=3.4445, b=-4.775, c=2.0315):
+    """Approximately orthogonalizes a matrix (its "zeroth power") by `steps` quintic
+    Newton-Schulz iterations, on the wide orientation, as Keras 3's Muon does."""
+    tall = x.shape[-2] > x.shape[-1]
+    if tall:
+        x = _swap_last_axes(x)
+    x = x / (jnp.linalg.norm(x, axis=(-2, -1), keepdims=True) + 1e-7)
+    for _ in range(steps):
+        gram = x @ _swap_last_axes(x)
+        x = a * x + (b * gram + (c * gram) @ gram) @ x
+    return _swap_last_axes(x) if tall else x
+
+
+def keras_muon(use_adamw, decay, adam_beta_1=0.9, adam_beta_2=0.999, epsilon=1e-7,
+               muon_a=3.4445, muon_b=-4.775, muon_c=2.0315, adam_lr_ratio=1,
+               momentum=0.95, ns_steps=5, nesterov=True, rms_rate=0.2):
+    """Muon as Keras: orthogonalized momentum for 2-D weights, AdamW for the others.
+
+    Args:
+        use_adamw: one bool per parameter (AdamW instead of the Muon step).
+        decay: one weight-decay factor (or None) per parameter, applied first as
+            `w -= w * decay * lr`, as Keras's Muon does with its two decay rates.
+    """
+
+    def init(params):
+        return SlotsState([MuonSlots(jnp.zeros_like(p), jnp.zeros_like(p) if adamw else None)
+                           for p, adamw in zip(params, use_adamw)])
+
+    def adamw_step(g, m, v, lr, t, dtype):
+        b1_power = jnp.power(jnp.asarray(adam_beta_1, dtype), t)
+        b2_power = jnp.power(jnp.asarray(adam_beta_2, dtype), t)
+        alpha = lr * jnp.sqrt(1 - b2_power) / (1 - b1_power)
+        m = m + (g - m) * (1 - adam_beta_1)
+        v = v + (jnp.square(g) - v) * (1 - adam_beta_2)
+        return (m * alpha) / (jnp.sqrt(v) + epsilon), m, v
+
+    def muon_step(g, m, lr):
+        m = m + (g + m * (momentum - 1))
+        direction = g + momentum * m if nesterov else m
+        step = lr * newton_schulz5(direction, ns_steps, muon_a, muon_b, muon_c)
+        if rms_rate is not None:
+            step = step * jnp.sqrt(jnp.asarray(max(step.shape[0], step.shape[1]),
+                                               step.dtype)) * rms_rate
+        return step, m
+
+    def update(grads, state, params=None, *, learning_rate, step, **_):
+        if params is None:
+            raise ValueError("Muon's update rule needs the current parameters.")
+        updates, slots = [], []
+        for g, p, s, adamw, wd in zip(grads, params, state.slots, use_adamw, decay):
+            lr = learning_rate.astype(p.dtype)
+            g = g.astype(p.dtype)
+            new_p = p if wd is None else p - p * jnp.asarray(wd, p.dtype) * lr
+            if adamw:
+                delta, m, v = adamw_step(g, s.momentum, s.velocity, lr * adam_lr_ratio,
+                                         _t(step, p.dtype), p.dtype)
+                slots.append(MuonSlots(m, v))
+            else:
+                delta, m = muon_step(g, s.momentum, lr)
+                slots.append(MuonSlots(m, None))
+            updates.append((new_p - delta) - p)
+        return updates, SlotsState(slots)
+
+    return optax.GradientTransformationExtraArgs(init, update)

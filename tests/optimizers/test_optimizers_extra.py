@@ -37,6 +37,13 @@ CASES = {
         learning_rate=0.5, beta_2_decay=-0.5, epsilon_2=1e-2, clip_threshold=0.5)),
     "adafactor_schedule": ("Adafactor", lambda m: dict(
         learning_rate=m.schedules.PolynomialDecay(0.3, decay_steps=2), relative_step=False)),
+    "muon": ("Muon", lambda m: {}),
+    "muon_lr_clip": ("Muon", lambda m: dict(learning_rate=0.05, global_clipnorm=1.0,
+                                            adam_lr_ratio=0.5, momentum=0.9)),
+    "muon_plain_momentum": ("Muon", lambda m: dict(
+        learning_rate=0.05, nesterov=False, rms_rate=None, weight_decay=0.1,
+        adam_weight_decay=None, ns_steps=3)),
+    "muon_excluded": ("Muon", lambda m: dict(learning_rate=0.05, exclude_layers=["ker"])),
 }
 
 
@@ -64,7 +71,7 @@ def test_updates_match_keras(case):
                                    err_msg=ours.path)
 
 
-@pytest.mark.parametrize("cls_name", ["Adadelta", "Ftrl", "Lion", "Lamb", "Adafactor"])
+@pytest.mark.parametrize("cls_name", ["Adadelta", "Ftrl", "Lion", "Lamb", "Adafactor", "Muon"])
 def test_config_and_names_match_keras(cls_name):
     ours, theirs = getattr(gopt, cls_name)(name="o"), getattr(keras.optimizers, cls_name)(
         name="o")
@@ -88,7 +95,7 @@ def test_bad_arguments_raise():
         gopt.Lamb(beta=0.9)
 
 
-@pytest.mark.parametrize("name", ["adadelta", "ftrl", "lion", "lamb", "adafactor"])
+@pytest.mark.parametrize("name", ["adadelta", "ftrl", "lion", "lamb", "adafactor", "muon"])
 def test_compiled_fit_with_new_optimizers(name, tmp_path):
     rng = np.random.default_rng(3)
     x = rng.normal(size=(64, 5)).astype("float32")
@@ -105,3 +112,24 @@ def test_compiled_fit_with_new_optimizers(name, tmp_path):
     assert type(loaded.optimizer).__name__ == type(opt).__name__
     for ours, theirs in zip(opt.variables, loaded.optimizer.variables):
         np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=RTOL, atol=ATOL)
+
+
+def test_muon_tall_matrix_and_weight_decay_exclusion_match_keras():
+    # A tall (rows > cols) kernel takes the transposed Newton-Schulz path; the excluded
+    # weight gets no decay; a rank-3 weight goes to AdamW.
+    rng = np.random.default_rng(11)
+    names, shapes = ["kernel", "bias", "conv"], [(6, 3), (3,), (2, 2, 3)]
+    init = [rng.normal(size=s).astype("float32") for s in shapes]
+    grads = [[rng.normal(size=s).astype("float32") for s in shapes] for _ in range(STEPS)]
+    kvars = [keras.Variable(w, name=n) for w, n in zip(init, names)]
+    from gazelle.core.variables import Variable
+    gvars = [Variable(w, name=n) for w, n in zip(init, names)]
+    kopt = keras.optimizers.Muon(learning_rate=0.1, weight_decay=0.2, adam_weight_decay=0.3)
+    ours = gopt.Muon(learning_rate=0.1, weight_decay=0.2, adam_weight_decay=0.3)
+    for opt, variables in ((kopt, kvars), (ours, gvars)):
+        opt.exclude_from_weight_decay(var_names=["bias"])
+        for g in grads:
+            opt.apply_gradients(zip(g, variables))
+    for a, b, w0 in zip(gvars, kvars, init):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=RTOL, atol=ATOL)
+        assert np.abs(a.numpy() - w0).max() > 1e-3
