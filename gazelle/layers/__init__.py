@@ -5,6 +5,12 @@ from gazelle.layers.activations import PReLU as PReLU
 from gazelle.layers.activations import ReLU as ReLU
 from gazelle.layers.activations import Softmax as Softmax
 from gazelle.layers.activity_regularization import ActivityRegularization as ActivityRegularization
+from gazelle.layers.adaptive_pooling import AdaptiveAveragePooling1D as AdaptiveAveragePooling1D
+from gazelle.layers.adaptive_pooling import AdaptiveAveragePooling2D as AdaptiveAveragePooling2D
+from gazelle.layers.adaptive_pooling import AdaptiveAveragePooling3D as AdaptiveAveragePooling3D
+from gazelle.layers.adaptive_pooling import AdaptiveMaxPooling1D as AdaptiveMaxPooling1D
+from gazelle.layers.adaptive_pooling import AdaptiveMaxPooling2D as AdaptiveMaxPooling2D
+from gazelle.layers.adaptive_pooling import AdaptiveMaxPooling3D as AdaptiveMaxPooling3D
 from gazelle.layers.attention import AdditiveAttention as AdditiveAttention
 from gazelle.layers.attention import Attention as Attention
 from gazelle.layers.attention import GroupQueryAttention as GroupQueryAttention
@@ -124,6 +130,7 @@ from gazelle.layers.regularization import GaussianDropout as GaussianDropout
 from gazelle.layers.regularization import GaussianNoise as GaussianNoise
 from gazelle.layers.regularization import SpatialDropout1D as SpatialDropout1D
 from gazelle.layers.regularization import SpatialDropout2D as SpatialDropout2D
+from gazelle.layers.regularization import SpatialDropout3D as SpatialDropout3D
 from gazelle.layers.reshaping import Cropping1D as Cropping1D
 from gazelle.layers.reshaping import Cropping2D as Cropping2D
 from gazelle.layers.reshaping import Flatten as Flatten
@@ -134,3 +141,6 @@ from gazelle.layers.reshaping import UpSampling1D as UpSampling1D
 from gazelle.layers.reshaping import UpSampling2D as UpSampling2D
 from gazelle.layers.reshaping import ZeroPadding1D as ZeroPadding1D
 from gazelle.layers.reshaping import ZeroPadding2D as ZeroPadding2D
+from gazelle.layers.reshaping3d import Cropping3D as Cropping3D
+from gazelle.layers.reshaping3d import UpSampling3D as UpSampling3D
+from gazelle.layers.reshaping3d import ZeroPadding3D as ZeroPadding3D

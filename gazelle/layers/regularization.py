@@ -1,5 +1,5 @@
 """Noise and dropout layers: Dropout, AlphaDropout, GaussianNoise, GaussianDropout,
-SpatialDropout1D/2D. [L2: core, config, random]
+SpatialDropout1D/2D/3D. [L2: core, config, random]
 
 Each layer is the identity at inference and random only when called with
 `training=True` (which `fit` passes). Randomness comes from the layer's own
@@ -174,6 +174,26 @@ class SpatialDropout2D(SpatialDropout1D):
         return {**super().get_config(), "data_format": self.data_format}
 
 
+class SpatialDropout3D(SpatialDropout2D):
+    """Dropout that drops whole 3D feature maps (channels) instead of single voxels.
+
+    Args:
+        rate: float between 0 and 1 (1 excluded). Fraction of the channels to drop.
+        data_format: `"channels_last"` (inputs `(batch, dim1, dim2, dim3, channels)`) or
+            `"channels_first"`. Default: `keras.config.image_data_format()`.
+        seed: optional int, the random seed.
+    """
+
+    def _check_input(self, inputs):
+        input_spec.check_rank(self, tuple(inputs.shape), ndim=5)
+
+    def _mask_shape(self, inputs):
+        s = inputs.shape
+        if self.data_format == "channels_first":
+            return (s[0], s[1], 1, 1, 1)
+        return (s[0], 1, 1, 1, s[4])
+
+
 class AlphaDropout(Dropout):
     """Dropout that keeps the mean and variance of its inputs (for SELU networks).
 
@@ -265,5 +285,5 @@ class GaussianDropout(Layer):
         return {**super().get_config(), "rate": self.rate, "seed": self.seed}
 
 
-__all__ = ["Dropout", "SpatialDropout1D", "SpatialDropout2D", "AlphaDropout",
+__all__ = ["Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "AlphaDropout",
            "GaussianNoise", "GaussianDropout"]
