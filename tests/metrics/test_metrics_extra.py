@@ -298,3 +298,23 @@ def test_lazily_shaped_metric_in_compile_fails_clearly():
     model.compile(optimizer="sgd", loss="mse", metrics=[metrics.R2Score()])
     with pytest.raises(ValueError, match="R2Score.*_build"):
         model.fit(x, x, batch_size=4, epochs=1, verbose=0)
+
+
+def test_compiled_metrics_survive_keras_file_both_ways(tmp_path):
+    rng = _rng(9)
+    x = rng.normal(size=(32, 4)).astype("float32")
+    y = (x[:, :1] > 0).astype("float32")
+    model = gazelle.Sequential([gazelle.layers.Input((4,)),
+                                gazelle.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy",
+                  metrics=[metrics.AUC(curve="PR"), metrics.Precision(thresholds=0.3),
+                           metrics.BinaryIoU(), metrics.BinaryCrossentropy()])
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    model.save(tmp_path / "m.keras")
+    ours = gazelle.models.load_model(tmp_path / "m.keras").evaluate(
+        x, y, batch_size=8, verbose=0, return_dict=True)
+    theirs = keras.models.load_model(tmp_path / "m.keras").evaluate(
+        x, y, batch_size=8, verbose=0, return_dict=True)
+    assert set(ours) == set(theirs)
+    for key in theirs:
+        np.testing.assert_allclose(ours[key], theirs[key], rtol=1e-5, atol=1e-6)
