@@ -11,8 +11,16 @@ from gazelle.config import epsilon, floatx, image_data_format, set_epsilon, set_
 from gazelle.config import set_image_data_format  # noqa: F401
 
 
-def clear_session():
+def clear_session(free_memory=True):
     """Resets the automatic layer names (`dense`, `dense_1`, ...) and frees memory.
+
+    Models no longer referenced are collected with their compiled programs, JAX's
+    tracing and compilation caches are cleared, and the C allocator is asked to hand
+    freed heap back to the system (`malloc_trim`, where glibc has it), so a session that
+    built many models returns to about the memory it started with.
+
+    Args:
+        free_memory: whether to collect garbage and clear the caches. Defaults to `True`.
 
     ```python
     keras.backend.clear_session()
@@ -21,7 +29,27 @@ def clear_session():
     """
     from gazelle.core import naming
     naming.reset()
+    if not free_memory:
+        return
     gc.collect()
+    import jax
+    jax.clear_caches()
+    gc.collect()
+    _malloc_trim()
+
+
+def _malloc_trim():
+    """Asks glibc to return freed heap to the system; a no-op where there is no glibc."""
+    import ctypes
+    import ctypes.util
+    import sys
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return bool(libc.malloc_trim(0))
+    except (OSError, AttributeError):
+        return False                # musl and others have no malloc_trim
 
 
 def backend():
