@@ -84,7 +84,10 @@ def serialize_layer(layer, in_model=False):
                 config["dtype"] = _policy(config["dtype"])
             if in_model:
                 for key in _INPUT_SHAPE_ARGS:
-                    config.pop(key, None)
+                    # Layer.get_config never writes `input_dim`: where it is present it is
+                    # the layer's own argument (Embedding's vocabulary size), kept.
+                    if key != "input_dim":
+                        config.pop(key, None)
     module, registered = _class_entry(layer)
     # A class may be exported under another name than its own (Keras 3's
     # GroupedQueryAttention is keras.layers.GroupQueryAttention); configs use the export.
