@@ -61,6 +61,7 @@ from gazelle.layers.normalization import BatchNormalization as BatchNormalizatio
 from gazelle.layers.normalization import LayerNormalization as LayerNormalization
 from gazelle.layers.normalization_extra import GroupNormalization as GroupNormalization
 from gazelle.layers.normalization_extra import RMSNormalization as RMSNormalization
+from gazelle.layers.normalization_extra import SpectralNormalization as SpectralNormalization
 from gazelle.layers.normalization_extra import UnitNormalization as UnitNormalization
 from gazelle.layers.pooling import AveragePooling1D as AveragePooling1D
 from gazelle.layers.pooling import AveragePooling2D as AveragePooling2D
@@ -144,3 +145,4 @@ from gazelle.layers.reshaping import ZeroPadding2D as ZeroPadding2D
 from gazelle.layers.reshaping3d import Cropping3D as Cropping3D
 from gazelle.layers.reshaping3d import UpSampling3D as UpSampling3D
 from gazelle.layers.reshaping3d import ZeroPadding3D as ZeroPadding3D
+from gazelle.layers.reversible_embedding import ReversibleEmbedding as ReversibleEmbedding

@@ -1,8 +1,9 @@
-"""More normalization layers: RMSNormalization, GroupNormalization, UnitNormalization.
-[L2: initializers, regularizers]
+"""More normalization layers: RMSNormalization, GroupNormalization, UnitNormalization,
+and the SpectralNormalization wrapper. [L2: initializers, regularizers]
 
-BatchNormalization and LayerNormalization live in `normalization.py`. These three keep no
-running statistics: each normalizes every sample on its own.
+BatchNormalization and LayerNormalization live in `normalization.py`. The first three keep
+no running statistics: each normalizes every sample on its own. SpectralNormalization
+rescales the kernel of the layer it wraps by the kernel's largest singular value.
 """
 import numbers
 
@@ -242,6 +243,102 @@ class UnitNormalization(Layer):
         return {**super().get_config(), "axis": self.axis}
 
 
+def _l2_normalize_all(x):
+    inv_norm = jax.lax.rsqrt(jnp.sum(jnp.square(x)))
+    return x * jnp.minimum(inv_norm, 1e7)
+
+
+class SpectralNormalization(Layer):
+    """Spectral normalization of a wrapped layer's kernel (Miyato et al., 2018).
+
+    In training, a few power iterations estimate the kernel's largest singular value
+    `sigma` (the vector `vector_u` carries the estimate from step to step), and the
+    kernel is replaced by `kernel / sigma` before the wrapped layer runs. At inference
+    the wrapped layer runs with its kernel as it is.
+
+    Args:
+        layer: a layer with a `kernel` (Dense, Conv2D, ...) or `embeddings` (Embedding)
+            weight.
+        power_iterations: number of power iterations per training call (default 1).
+
+    ```python
+    layer = keras.layers.SpectralNormalization(keras.layers.Conv2D(2, 2))
+    y = layer(np.ones((1, 10, 10, 1), "float32"), training=True)    # (1, 9, 9, 2)
+    ```
+    """
+
+    def __init__(self, layer, power_iterations=1, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(layer, Layer):
+            raise ValueError("SpectralNormalization: `layer` must be a Layer instance, such "
+                             f"as keras.layers.Dense(3). Received: layer={layer!r}")
+        if isinstance(power_iterations, bool) or not isinstance(
+                power_iterations, numbers.Integral) or power_iterations <= 0:
+            raise ValueError("`power_iterations` should be greater than zero. Received: "
+                             f"`power_iterations={power_iterations!r}`")
+        self.layer = layer
+        self.power_iterations = int(power_iterations)
+
+    def build(self, input_shape):
+        self.layer._maybe_build([tuple(input_shape)])
+        if hasattr(self.layer, "kernel"):
+            self.kernel = self.layer.kernel
+        elif hasattr(self.layer, "embeddings"):
+            self.kernel = self.layer.embeddings
+        else:
+            raise ValueError(f"{type(self.layer).__name__} object has no attribute 'kernel' "
+                             "nor 'embeddings'")
+        self.kernel_shape = tuple(self.kernel.shape)
+        self.vector_u = self.add_weight(
+            shape=(1, self.kernel_shape[-1]), trainable=False, name="vector_u",
+            initializer=initializers.TruncatedNormal(stddev=0.02))
+        self.built = True
+
+    def normalized_weights(self):
+        """`(vector_u, kernel / sigma)` after `power_iterations` power iterations."""
+        kernel = self.kernel.value
+        weights = jnp.reshape(kernel, (-1, self.kernel_shape[-1]))
+        vector_u = self.vector_u.value
+        for _ in range(self.power_iterations):
+            vector_v = _l2_normalize_all(vector_u @ weights.T)
+            vector_u = _l2_normalize_all(vector_v @ weights)
+        vector_u = jax.lax.stop_gradient(vector_u)
+        vector_v = jax.lax.stop_gradient(vector_v)
+        sigma = (vector_v @ weights) @ vector_u.T
+        return vector_u, jnp.reshape(kernel / sigma, self.kernel_shape)
+
+    def call(self, inputs, training=False):
+        if training:
+            new_u, new_kernel = self.normalized_weights()
+            zero = jnp.all(self.kernel.value == 0)      # an all-zero kernel stays as it is
+            self.vector_u.assign(jnp.where(zero, self.vector_u.value, new_u))
+            self.kernel.assign(jnp.where(zero, self.kernel.value, new_kernel))
+        outputs = self.layer(inputs)
+        # Keras 3 casts to the inputs' dtype, which turns an Embedding's vectors into the
+        # ids' integers; float outputs stay float here.
+        if jnp.issubdtype(jnp.asarray(inputs).dtype, jnp.floating):
+            outputs = outputs.astype(jnp.asarray(inputs).dtype)
+        return outputs
+
+    def compute_output_shape(self, input_shape):
+        return self.layer.compute_output_shape(input_shape)
+
+    def get_config(self):
+        from gazelle.saving.serialization import serialize_keras_object
+        return {**super().get_config(), "layer": serialize_keras_object(self.layer),
+                "power_iterations": self.power_iterations}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from gazelle.saving.serialization import deserialize_keras_object
+        config = dict(config)
+        if not isinstance(config.get("layer"), Layer):
+            config["layer"] = deserialize_keras_object(config["layer"],
+                                                       custom_objects=custom_objects,
+                                                       kind="layer")
+        return cls(**config)
+
+
 def _regularizer(identifier):
     if identifier is None:
         return None
@@ -249,4 +346,5 @@ def _regularizer(identifier):
     return regularizers.get(identifier)
 
 
-__all__ = ["RMSNormalization", "GroupNormalization", "UnitNormalization"]
+__all__ = ["RMSNormalization", "GroupNormalization", "UnitNormalization",
+           "SpectralNormalization"]
