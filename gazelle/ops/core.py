@@ -64,7 +64,7 @@ def is_tensor(x):
 def shape(x):
     """The static shape of `x`, as a tuple."""
     x = _v(x)
-    return tuple(x.shape) if hasattr(x, "shape") else tuple(jnp.shape(x))
+    return tuple(x.shape) if hasattr(x, "shape") else tuple(np.shape(x))
 
 
 def dtype(x):
