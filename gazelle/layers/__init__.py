@@ -43,6 +43,7 @@ from gazelle.layers.einsum_dense import EinsumDense as EinsumDense
 from gazelle.layers.embedding import Embedding as Embedding
 from gazelle.layers.lambda_layer import Lambda as Lambda
 from gazelle.layers.layer import Layer as Layer
+from gazelle.layers.masking import Masking as Masking
 from gazelle.layers.merging import Add as Add
 from gazelle.layers.merging import Average as Average
 from gazelle.layers.merging import Concatenate as Concatenate

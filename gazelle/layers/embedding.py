@@ -35,7 +35,9 @@ class Embedding(Layer):
         embeddings_regularizer: optional regularizer for the `embeddings` matrix.
         embeddings_constraint: optional constraint for the `embeddings` matrix.
         mask_zero: whether id 0 is a padding value to be masked out (default False).
-            Stored for compatibility; gazelle layers do not propagate masks yet.
+            If True, the output carries a mask `ids != 0` that the layers after it
+            use (LSTM/GRU skip padded steps, GlobalAveragePooling1D leaves them out),
+            and id 0 cannot be a real word (`input_dim` = vocabulary size + 1).
         weights: optional initial embeddings, an array of shape
             `(input_dim, output_dim)` (or a list holding one), e.g. pretrained vectors.
         input_length: length of the input sequences, as in tf.keras 2: it sets the

@@ -65,6 +65,17 @@ class Merge(Layer):
     def _merge_function(self, inputs):
         raise NotImplementedError
 
+    def compute_mask(self, inputs, mask=None):
+        """The OR of the inputs' masks when every input has one, else None (Keras 3)."""
+        if mask is None:
+            return None
+        if not isinstance(mask, (list, tuple)) or len(mask) != len(inputs):
+            raise ValueError(f"Layer '{self.name}': `mask` should be a list with one entry "
+                             f"per input ({len(inputs)}). Received: mask={mask!r}")
+        if any(m is None for m in mask):
+            return None
+        return functools.reduce(jnp.logical_or, [jnp.asarray(m, bool) for m in mask])
+
     def compute_output_shape(self, input_shape):
         # A one-input list arrives as a bare shape; keep it a list for the traced call.
         if not isinstance(input_shape, list):
@@ -183,6 +194,26 @@ class Concatenate(Merge):
 
     def call(self, inputs):
         return jnp.concatenate(inputs, axis=self.axis)
+
+    def compute_mask(self, inputs, mask=None):
+        """Concatenated masks (unmasked inputs count as all True), reduced over the last axis."""
+        if mask is None:
+            return None
+        if not isinstance(mask, (list, tuple)) or len(mask) != len(inputs):
+            raise ValueError(f"Layer '{self.name}': `mask` should be a list with one entry "
+                             f"per input ({len(inputs)}). Received: mask={mask!r}")
+        if all(m is None for m in mask):
+            return None
+        full = []
+        for x, m in zip(inputs, mask):
+            if m is None:
+                full.append(jnp.ones(x.shape, bool))
+            else:
+                m = jnp.asarray(m, bool)
+                if m.ndim < x.ndim:
+                    m = jnp.broadcast_to(jnp.expand_dims(m, -1), x.shape)
+                full.append(m)
+        return jnp.any(jnp.concatenate(full, axis=self.axis), axis=-1)
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}

@@ -261,8 +261,23 @@ def _global_doc(mode, rank, example=""):
 
 
 class GlobalAveragePooling1D(_GlobalPooling):
-    __doc__ = _global_doc("average", 1)
+    __doc__ = _global_doc("average", 1, """
+    Call arguments: `mask`, optional `(batch, steps)` booleans: masked steps are left out
+    of the average (an Embedding with `mask_zero=True` before it passes one).
+    """)
     rank, mode = 1, "average"
+
+    def call(self, inputs, mask=None):
+        if mask is None:
+            return super().call(inputs)
+        axis = 1 if self.data_format == "channels_last" else 2
+        keep = jnp.expand_dims(jnp.asarray(mask).astype(bool), 3 - axis)
+        total = jnp.sum(jnp.where(keep, inputs, 0), axis=axis, keepdims=self.keepdims)
+        count = jnp.sum(keep.astype(inputs.dtype), axis=axis, keepdims=self.keepdims)
+        return total / count
+
+    def compute_mask(self, inputs, mask=None):
+        return None
 
 
 class GlobalAveragePooling2D(_GlobalPooling):
