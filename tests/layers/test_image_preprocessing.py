@@ -381,3 +381,22 @@ def test_bad_fill_mode_is_not_implemented_and_bad_rank_names_the_layer():
         L.RandomRotation(0.1, fill_mode="mirror2")
     with pytest.raises(ValueError, match="rank 3"):
         L.RandomFlip(name="flip")(np.zeros((4, 4)))
+
+
+def test_uint8_images_come_out_float32_like_keras():
+    u = _images((2, 8, 10, 3), "uint8")
+    for name, kwargs in [("RandomRotation", {"factor": (0.05, 0.05)}),
+                         ("RandomZoom", {"height_factor": (0.2, 0.2)}),
+                         ("RandomFlip", {"mode": "horizontal", "seed": 0}),
+                         ("RandomContrast", {"factor": 0.0})]:
+        ours = getattr(L, name)(**kwargs)(u, training=False)
+        theirs = getattr(k3.layers, name)(**kwargs)(u, training=False)
+        # Keras 3.15's RandomContrast (and RandomBrightness) return uint8 at inference but
+        # float32 in training; gazelle's image layers return float32 in both.
+        assert ours.dtype == np.float32
+        assert theirs.dtype == (np.uint8 if name == "RandomContrast" else np.float32), name
+        np.testing.assert_array_equal(ours, np.asarray(theirs, "float32"))
+        ours = getattr(L, name)(**kwargs)(u, training=True)
+        assert ours.dtype == np.float32
+        if name in ("RandomRotation", "RandomZoom"):
+            _close(ours, getattr(k3.layers, name)(**kwargs)(u, training=True), atol=2e-3)
