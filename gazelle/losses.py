@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 
 from gazelle import config
-from gazelle.core import naming, tables
+from gazelle.core import masks, naming, tables
 
 # -- shared helpers ---------------------------------------------------------------
 
@@ -471,12 +471,20 @@ class Loss:
         return self._dtype
 
     def __call__(self, y_true, y_pred, sample_weight=None):
-        """Returns the reduced loss (a scalar unless `reduction` is `None`/`"none"`)."""
+        """Returns the reduced loss (a scalar unless `reduction` is `None`/`"none"`).
+
+        A mask attached to `y_pred` (Keras 3's `_keras_mask`, e.g. from an Embedding with
+        `mask_zero=True` through a `return_sequences` RNN) leaves its False entries out.
+        """
+        output_mask = masks.get_keras_mask(y_pred)
         y_true = jnp.asarray(y_true, self.dtype)
         y_pred = jnp.asarray(y_pred, self.dtype)
         values = self.call(y_true, y_pred)
-        return reduce_weighted_values(values, sample_weight, self._mask(y_true, y_pred),
-                                      self.reduction, self.dtype)
+        mask = self._mask(y_true, y_pred)
+        if output_mask is not None:
+            output_mask = jnp.asarray(output_mask, bool)
+            mask = output_mask if mask is None else jnp.logical_and(mask, output_mask)
+        return reduce_weighted_values(values, sample_weight, mask, self.reduction, self.dtype)
 
     def call(self, y_true, y_pred):
         """Returns per-sample loss values; subclasses implement it."""

@@ -232,3 +232,32 @@ def test_course_padded_sequences_train_with_embedding_lstm():
     losses = history.history["loss"]
     assert losses[-1] < 0.6 * losses[0], losses
     assert history.history["accuracy"][-1] > 0.85
+
+
+def _tagger(lib):
+    # a sequence tagger whose output carries the Embedding's mask to the loss
+    return lib.Sequential([
+        lib.Input((6,), dtype="int32"),
+        lib.layers.Embedding(9, 4, mask_zero=True),
+        lib.layers.GRU(5, return_sequences=True),
+        lib.layers.TimeDistributed(lib.layers.Dense(3, activation="softmax")),
+    ])
+
+
+def test_loss_ignores_masked_steps_as_keras():
+    ids = _ids()
+    labels = np.random.default_rng(2).integers(0, 3, size=ids.shape).astype("int32")
+    ours, theirs = _tagger(keras), _tagger(k3)
+    _copy(ours, theirs)
+    for model in (ours, theirs):
+        model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    expected = theirs.evaluate(ids, labels, verbose=0)
+    np.testing.assert_allclose(ours.evaluate(ids, labels, verbose=0), expected, rtol=1e-5)
+    # the targets at padded steps do not matter
+    other = np.where(ids == 0, (labels + 1) % 3, labels)
+    np.testing.assert_allclose(ours.evaluate(ids, other, verbose=0), expected, rtol=1e-5)
+    # and one training step moves the weights as Keras's does
+    ours.fit(ids, labels, batch_size=4, epochs=1, verbose=0, shuffle=False)
+    theirs.fit(ids, labels, batch_size=4, epochs=1, verbose=0, shuffle=False)
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
