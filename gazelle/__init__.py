@@ -11,7 +11,7 @@ _SUBMODULES = {
     "activations", "backend", "callbacks", "config", "constraints", "datasets", "initializers",
     "layers",
     "losses", "metrics", "models", "ops", "optimizers", "random", "regularizers", "saving",
-    "utils", "wrappers", "testing", "doctor", "distribution",
+    "utils", "wrappers", "testing", "doctor", "distribution", "tree",
 }
 _ATTRS = {
     "Sequential": "gazelle.models",
