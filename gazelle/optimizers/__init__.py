@@ -20,16 +20,17 @@ from gazelle.optimizers.muon import Muon
 from gazelle.optimizers.nadam import Nadam
 from gazelle.optimizers.optimizer import OptaxOptimizer, Optimizer
 from gazelle.optimizers.rmsprop import RMSprop
+from gazelle.optimizers.schedule_free_adamw import ScheduleFreeAdamW
 from gazelle.optimizers.sgd import SGD
 
 __all__ = ["Optimizer", "OptaxOptimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad",
            "Adamax", "Nadam", "Adadelta", "Adafactor", "Ftrl", "Lamb", "Lion", "Muon",
-           "schedules",
+           "ScheduleFreeAdamW", "schedules",
            "get", "serialize", "deserialize"]
 
 ALL_OBJECTS_DICT = {cls.__name__.lower(): cls
                     for cls in (SGD, Adam, AdamW, RMSprop, Adagrad, Adamax, Nadam, Adadelta,
-                                Adafactor, Ftrl, Lamb, Lion, Muon)}
+                                Adafactor, Ftrl, Lamb, Lion, Muon, ScheduleFreeAdamW)}
 
 
 def serialize(optimizer):
@@ -66,7 +67,8 @@ def get(identifier):
     Args:
         identifier: Optimizer identifier, one of: a string name of an optimizer
             (`"sgd"`, `"adam"`, `"rmsprop"`, `"adagrad"`, `"adamax"`, `"nadam"`, `"adamw"`,
-            `"adadelta"`, `"adafactor"`, `"ftrl"`, `"lamb"`, `"lion"`, `"muon"`;
+            `"adadelta"`, `"adafactor"`, `"ftrl"`, `"lamb"`, `"lion"`, `"muon"`,
+            `"schedulefreeadamw"`;
             case-insensitive; Keras's default arguments), a configuration dictionary, an
             optimizer instance (returned unchanged), or an optax `GradientTransformation`.
 

@@ -1,13 +1,13 @@
-"""Keras 3's update rules for Adadelta, Ftrl, Lion, Lamb, Adafactor and Muon as optax
-transforms.
+"""Keras 3's update rules for Adadelta, Ftrl, Lion, Lamb, Adafactor, Muon and
+ScheduleFreeAdamW as optax transforms.
 [L1: jax, optax]
 
 Same contract as `transforms.py` (an `update` with `learning_rate=` and `step=` extras that
 returns the additive update, and NamedTuple states whose flattening gives Keras's variable
-order), except that these rules also read the parameters: Ftrl replaces a weight outright,
-Lamb and Adafactor scale their step by the weight's norm, and Muon applies its two
-weight-decay rates itself. Formulas follow Keras 3 operation by operation, so results
-match it in float32.
+order), except that these rules also read the parameters: Ftrl and ScheduleFreeAdamW
+replace a weight outright, Lamb and Adafactor scale their step by the weight's norm, and
+Muon applies its two weight-decay rates itself. Formulas follow Keras 3 operation by
+operation, so results match it in float32.
 """
 from typing import NamedTuple
 
@@ -249,3 +249,31 @@ def keras_muon(use_adamw, decay, adam_beta_1=0.9, adam_beta_2=0.999, epsilon=1e-
         return updates, SlotsState(slots)
 
     return optax.GradientTransformationExtraArgs(init, update)
+
+
+def keras_schedule_free_adamw(beta_1=0.9, beta_2=0.999, epsilon=1e-8, warmup_steps=0):
+    """Schedule-free AdamW as Keras: the weight is an interpolation between the running
+    average `x` of the iterates and the fast iterate `z` (kept in `momentum`, which starts
+    as a copy of the weight)."""
+
+    def init(params):
+        # A copy, in a buffer of its own (the trainer donates parameters and slots apart).
+        return SlotsState([LambSlots(jnp.array(p, copy=True), jnp.zeros_like(p))
+                           for p in params])
+
+    def one(g, p, slots, lr, step):
+        z_old, v = slots
+        t = _t(step, p.dtype)
+        if warmup_steps > 0:
+            lr = lr * jnp.minimum(t / jnp.asarray(warmup_steps, p.dtype), 1.0)
+        b1 = jnp.asarray(beta_1, p.dtype)
+        bias_correction_2 = 1 - jnp.power(jnp.asarray(beta_2, p.dtype), t)
+        v = v + (jnp.square(g) - v) * (1 - jnp.asarray(beta_2, p.dtype))
+        z = z_old - (lr * g) / (jnp.sqrt(v / bias_correction_2) + epsilon)
+        weight = 1.0 / t
+        x_old = (p - (1 - b1) * z_old) / b1
+        x_new = (1 - weight) * x_old + weight * z
+        y_new = (1 - b1) * z + b1 * x_new
+        return y_new - p, LambSlots(z, v)
+
+    return _param_rule(init, one)

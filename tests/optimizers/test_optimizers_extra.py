@@ -44,6 +44,10 @@ CASES = {
         learning_rate=0.05, nesterov=False, rms_rate=None, weight_decay=0.1,
         adam_weight_decay=None, ns_steps=3)),
     "muon_excluded": ("Muon", lambda m: dict(learning_rate=0.05, exclude_layers=["ker"])),
+    "schedule_free_adamw": ("ScheduleFreeAdamW", lambda m: {}),
+    "schedule_free_adamw_warmup": ("ScheduleFreeAdamW", lambda m: dict(
+        learning_rate=0.1, beta_1=0.8, beta_2=0.99, epsilon=1e-6, warmup_steps=2,
+        weight_decay=0.05)),
 }
 
 
@@ -71,7 +75,8 @@ def test_updates_match_keras(case):
                                    err_msg=ours.path)
 
 
-@pytest.mark.parametrize("cls_name", ["Adadelta", "Ftrl", "Lion", "Lamb", "Adafactor", "Muon"])
+@pytest.mark.parametrize("cls_name", ["Adadelta", "Ftrl", "Lion", "Lamb", "Adafactor", "Muon",
+                                      "ScheduleFreeAdamW"])
 def test_config_and_names_match_keras(cls_name):
     ours, theirs = getattr(gopt, cls_name)(name="o"), getattr(keras.optimizers, cls_name)(
         name="o")
@@ -95,7 +100,8 @@ def test_bad_arguments_raise():
         gopt.Lamb(beta=0.9)
 
 
-@pytest.mark.parametrize("name", ["adadelta", "ftrl", "lion", "lamb", "adafactor", "muon"])
+@pytest.mark.parametrize("name", ["adadelta", "ftrl", "lion", "lamb", "adafactor", "muon",
+                                  "schedulefreeadamw"])
 def test_compiled_fit_with_new_optimizers(name, tmp_path):
     rng = np.random.default_rng(3)
     x = rng.normal(size=(64, 5)).astype("float32")
