@@ -301,6 +301,29 @@ def test_inside_a_subclassed_layer_and_model():
     assert history.history["loss"][-1] < history.history["loss"][0]
 
 
+def test_subclass_can_override_compute_attention():
+    class Doubled(layers.MultiHeadAttention):
+        def _compute_attention(self, query, key, value, attention_mask=None, training=None,
+                               return_attention_scores=False, use_causal_mask=False):
+            output, scores = super()._compute_attention(
+                query, key, value, attention_mask, training, True, use_causal_mask)
+            return output * 2, scores
+
+    query = _random((2, 4, 6))
+    layer, plain = Doubled(2, 3), layers.MultiHeadAttention(2, 3)
+    layer(query, query)
+    plain(query, query)
+    plain.set_weights(layer.get_weights())
+    inner = jnp.asarray(_random((2, 4, 2, 3)))
+    for causal in (False, True):
+        got, scores = layer(query, query, use_causal_mask=causal, return_attention_scores=True)
+        assert not np.allclose(np.asarray(got), np.asarray(plain(query, query)))
+        if causal:          # the causal mask still reaches an overriding subclass
+            assert np.all(np.asarray(scores)[:, :, 0, 1:] == 0)
+    output, _ = plain._compute_attention(inner, inner, inner)
+    assert output.shape == (2, 4, 2, 3)
+
+
 def test_multi_head_attention_errors():
     with pytest.raises(ValueError, match="num_heads.*positive integer.*num_heads=0"):
         layers.MultiHeadAttention(num_heads=0, key_dim=2)

@@ -16,6 +16,9 @@ from gazelle.core.variables import StatelessScope
 from gazelle.layers.layer import Layer
 
 
+_SIGNATURES = {}     # class -> signature of its bound `call` (read on every call)
+
+
 class MultiInputLayer(Layer):
     """A layer whose `build` takes one `<name>_shape` argument per tensor argument.
 
@@ -26,8 +29,11 @@ class MultiInputLayer(Layer):
     _build_args = ()
 
     def _bind(self, args, kwargs):
+        signature = _SIGNATURES.get(type(self))
+        if signature is None:
+            signature = _SIGNATURES[type(self)] = inspect.signature(self.call)
         try:
-            bound = inspect.signature(self.call).bind(*args, **kwargs)
+            bound = signature.bind(*args, **kwargs)
         except TypeError as e:
             raise TypeError(f"Layer '{self.name}' ({type(self).__name__}): {e}.") from None
         return bound.arguments

@@ -320,9 +320,13 @@ class MultiHeadAttention(MultiInputLayer):
             if tensor.ndim != len(built) or tensor.shape[-1] != built[-1]:
                 raise ValueError(f"Layer '{self.name}' was built for {name} of shape "
                                  f"{tuple(built)}; received shape {tuple(tensor.shape)}.")
+        # A causal mask alone goes to the fused kernel as `is_causal` (not materialized),
+        # unless a subclass overrides `_compute_attention` (Keras 3 does the same).
         causal_only = (use_causal_mask and query_mask is None and value_mask is None
                        and key_mask is None and attention_mask is None
-                       and self._sliding_window is None)
+                       and self._sliding_window is None
+                       and type(self)._compute_attention
+                       is MultiHeadAttention._compute_attention)
         mask = None if causal_only else combine_masks(
             query, value, query_mask, value_mask, key_mask, attention_mask,
             use_causal_mask, self._sliding_window)
@@ -330,8 +334,9 @@ class MultiHeadAttention(MultiInputLayer):
         query = self.query_dense(query)
         key = self.key_dense(key)
         value = self.value_dense(value)
-        output, scores = self._attend(query, key, value, mask, causal_only, training,
-                                      return_attention_scores)
+        extra = {"use_causal_mask": True} if causal_only else {}
+        output, scores = self._compute_attention(query, key, value, mask, training,
+                                                 return_attention_scores, **extra)
         if gate is not None:
             output = output * gate
         output = self.output_dense(output)
@@ -339,31 +344,44 @@ class MultiHeadAttention(MultiInputLayer):
             return output, scores
         return output
 
-    def _attend(self, query, key, value, mask, causal_only, training, return_scores):
-        """Attention over the projected tensors: `(output, scores or None)`."""
+    def _compute_attention(self, query, key, value, attention_mask=None, training=None,
+                           return_attention_scores=False, use_causal_mask=False):
+        """Attention over the projected `(B, <index dims>, heads, dim)` tensors.
+
+        Keras 3's hook, with its signature: subclasses may override it. Returns
+        `(output, scores)`; the scores are None on the fused path. `use_causal_mask`
+        arrives True only when causality is the only mask (`attention_mask` is None).
+        """
         # jax's fused attention needs one head size for keys and values.
-        fused = not (self._dropout > 0 or return_scores or query.ndim != 4
+        fused = not (self._dropout > 0 or return_attention_scores or query.ndim != 4
                      or self._key_dim != self._value_dim)
         if fused:
+            mask = attention_mask
             if mask is not None:
                 while mask.ndim < 4:            # broadcast over the heads (and batch)
                     mask = jnp.expand_dims(mask, -3)
             output = jax.nn.dot_product_attention(
                 query, key, value, mask=mask, scale=self._inverse_sqrt_key_dim,
-                is_causal=causal_only,
+                is_causal=bool(use_causal_mask and attention_mask is None),
                 implementation="cudnn" if self._flash_attention else None)
             return output, None
-        if causal_only:
-            mask = causal_mask(query.shape[1], value.shape[1])
+        if use_causal_mask:
+            causal = causal_mask(query.shape[1], value.shape[1])
+            attention_mask = causal if attention_mask is None else (
+                jnp.asarray(attention_mask).astype(bool) & causal)
         query = query * jnp.asarray(self._inverse_sqrt_key_dim, query.dtype)
-        scores = jnp.einsum(self._dot_product_equation, key, query)
-        if mask is not None:
-            expand_at = -2 * len(self._attention_axes) - 1
-            while mask.ndim < scores.ndim:
-                mask = jnp.expand_dims(mask, expand_at)
-        scores = self._softmax(scores, mask=mask)
+        scores = self._masked_softmax(jnp.einsum(self._dot_product_equation, key, query),
+                                      attention_mask)
         weights = self._dropout_layer(scores, training=training) if self._dropout else scores
         return jnp.einsum(self._combine_equation, weights, value), scores
+
+    def _masked_softmax(self, attention_scores, attention_mask=None):
+        """Softmax over the key axes; the mask is broadcast over the heads (and batch)."""
+        if attention_mask is not None:
+            expand_at = -2 * len(self._attention_axes) - 1
+            while attention_mask.ndim < attention_scores.ndim:
+                attention_mask = jnp.expand_dims(attention_mask, expand_at)
+        return self._softmax(attention_scores, mask=attention_mask)
 
     def compute_output_shape(self, query_shape, value_shape=None, key_shape=None):
         if value_shape is None and isinstance(query_shape, list) and query_shape and \
