@@ -41,20 +41,49 @@ def _shape_of(x):
     return tuple(x.shape)
 
 
-_MASK_PARAM = {}
+_MASK_PARAMS = {}
+
+
+def _mask_params(layer):
+    """`(takes mask=, [(name, position), ...])` for `layer.call`: whether it names a `mask`
+    parameter, and its arguments `x` that have an `x_mask` companion (Keras 3 fills
+    `query_mask`/`value_mask` from the masks attached to `query`/`value`)."""
+    cls = type(layer)
+    found = _MASK_PARAMS.get(cls)
+    if found is None:
+        try:
+            params = inspect.signature(layer.call).parameters
+        except (TypeError, ValueError):
+            params = {}
+        positional = [n for n, p in params.items()
+                      if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        where = {n: i for i, n in enumerate(positional)}
+        pairs = [(n, where.get(n), where.get(f"{n}_mask")) for n in params
+                 if n != "mask" and f"{n}_mask" in params]
+        found = ("mask" in params, pairs)
+        _MASK_PARAMS[cls] = found
+    return found
 
 
 def _call_has_mask_arg(layer):
     """Whether `layer.call` names a `mask` parameter (Keras passes masks only then)."""
-    cls = type(layer)
-    found = _MASK_PARAM.get(cls)
-    if found is None:
-        try:
-            found = "mask" in inspect.signature(layer.call).parameters
-        except (TypeError, ValueError):
-            found = False
-        _MASK_PARAM[cls] = found
-    return found
+    return _mask_params(layer)[0]
+
+
+def _fill_companion_masks(layer, args, kwargs):
+    for name, position, mask_position in _mask_params(layer)[1]:
+        if kwargs.get(f"{name}_mask") is not None or (
+                mask_position is not None and mask_position < len(args)):
+            continue
+        if name in kwargs:
+            value = kwargs[name]
+        elif position is not None and position < len(args):
+            value = args[position]
+        else:
+            continue
+        found = _input_masks(value)
+        if found is not None:
+            kwargs[f"{name}_mask"] = found
 
 
 def _input_masks(inputs):
@@ -374,6 +403,7 @@ class Layer:
             previous_mask = _input_masks(args[0])
             if previous_mask is not None and _call_has_mask_arg(self):
                 kwargs["mask"] = previous_mask
+        _fill_companion_masks(self, args, kwargs)
         inputs = jax.tree_util.tree_map(self._cast, args[0])
         args = (inputs,) + args[1:]
         leaves = jax.tree_util.tree_leaves(inputs)

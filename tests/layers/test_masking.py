@@ -261,3 +261,25 @@ def test_loss_ignores_masked_steps_as_keras():
     theirs.fit(ids, labels, batch_size=4, epochs=1, verbose=0, shuffle=False)
     for a, b in zip(ours.get_weights(), theirs.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_companion_masks_fill_like_keras():
+    # Keras 3 fills `x_mask` from the mask attached to argument `x` (attention layers' query_mask)
+    seen = {}
+
+    class Attend(keras.layers.Layer):
+        def call(self, query, value, query_mask=None, value_mask=None):
+            seen.update(query_mask=query_mask, value_mask=value_mask)
+            return query
+
+    ids_q, ids_v = _ids(), _ids(seed=3)
+    emb = keras.layers.Embedding(9, 2, mask_zero=True)
+    q, v = emb(ids_q), emb(ids_v)
+    Attend()(q, v)
+    np.testing.assert_array_equal(np.asarray(seen["query_mask"]), ids_q != 0)
+    np.testing.assert_array_equal(np.asarray(seen["value_mask"]), ids_v != 0)
+    Attend()(q, value=np.ones((4, 6, 2), "float32"))
+    assert seen["value_mask"] is None
+    given = np.ones_like(ids_q, bool)
+    Attend()(q, v, given)                                   # passed positionally: kept
+    assert seen["query_mask"] is given
