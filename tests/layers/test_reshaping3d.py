@@ -16,7 +16,8 @@ def _volumes(shape=(2, 4, 5, 6, 4)):
 @pytest.mark.parametrize("name, kwargs", [
     ("UpSampling3D", {}), ("UpSampling3D", {"size": (1, 2, 3)}),
     ("ZeroPadding3D", {}), ("ZeroPadding3D", {"padding": 2}),
-    ("ZeroPadding3D", {"padding": (1, 0, 2)}), ("ZeroPadding3D", {"padding": ((0, 1), (2, 0), (1, 1))}),
+    ("ZeroPadding3D", {"padding": (1, 0, 2)}),
+    ("ZeroPadding3D", {"padding": ((0, 1), (2, 0), (1, 1))}),
     ("Cropping3D", {}), ("Cropping3D", {"cropping": (0, 1, 1)}),
     ("Cropping3D", {"cropping": ((1, 0), (0, 2), (1, 2))})])
 @pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])

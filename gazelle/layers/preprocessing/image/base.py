@@ -1,4 +1,4 @@
-"""The base of the image preprocessing layers, and their argument checks. [L2: config]
+"""The base of the image preprocessing layers, and their argument checks. [L2]
 
 An image layer takes one image `(height, width, channels)`, a batch
 `(batch, height, width, channels)` (or the channels-first forms), or a dict with an
@@ -15,18 +15,10 @@ import numbers
 
 import jax.numpy as jnp
 
-from gazelle import config
 from gazelle.layers.layer import Layer
+from gazelle.layers.reshaping import _data_format
 
 _DICT_KEYS = ("images", "labels", "segmentation_masks")
-
-
-def check_data_format(layer_name, data_format):
-    data_format = data_format or config.image_data_format()
-    if data_format not in ("channels_last", "channels_first"):
-        raise ValueError(f"{layer_name}: `data_format` must be 'channels_last' or "
-                         f"'channels_first'. Received: data_format={data_format!r}")
-    return data_format
 
 
 def check_choice(layer_name, arg, value, choices):
@@ -87,7 +79,7 @@ class ImageLayer(Layer):
                 f"{type(self).__name__}: bounding boxes are not supported in gazelle yet. "
                 f"Received: bounding_box_format={bounding_box_format!r}; pass images (and "
                 "labels or segmentation_masks) only.")
-        self.data_format = check_data_format(type(self).__name__, data_format)
+        self.data_format = _data_format(data_format, type(self).__name__)
 
     # -- hooks for subclasses (batched, channels-last) ---------------------------------
     def get_transformation(self, images, training):

@@ -4,7 +4,7 @@ import numbers
 import jax
 import jax.numpy as jnp
 
-from gazelle.layers.preprocessing.image.base import ImageLayer, check_choice
+from gazelle.layers.preprocessing.image.base import ImageLayer
 from gazelle.random import SeedGenerator
 
 RESIZE_INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "lanczos3", "lanczos5")
