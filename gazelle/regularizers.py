@@ -1,7 +1,7 @@
 """Weight regularizers: L1, L2, L1L2; their penalty is added to the training loss. [L1]"""
 import jax.numpy as jnp
 
-from gazelle.saving.serialization import deserialize_keras_object
+from gazelle.core.serialization import deserialize_keras_object
 
 
 class Regularizer:
@@ -83,5 +83,5 @@ def get(identifier):
 
 
 def serialize(regularizer):
-    from gazelle.saving.serialization import serialize_keras_object
+    from gazelle.core.serialization import serialize_keras_object
     return serialize_keras_object(regularizer)

@@ -1,9 +1,10 @@
-"""Name <-> object tables for deserialization. [side: stdlib; gazelle.layers/models lazily]
+"""Name <-> object tables for deserialization. [L0: stdlib only]
 
 A saved config names classes and functions by strings. Those strings are resolved here
 and only here, by looking them up in tables: the built-in layers and models (found by
-walking the public names of `gazelle.layers` and `gazelle.models`, so a layer exported
-there is known without further registration), the objects registered with
+walking the public names of the modules that register themselves here, `gazelle.layers`
+and `gazelle.models`, so a layer exported there is known without further registration;
+the registry never imports them), the objects registered with
 `register_keras_serializable`, a `CustomObjectScope`, and the caller's
 `custom_objects`. Nothing named in a file is ever imported, evaluated or unpickled.
 """
@@ -141,23 +142,30 @@ def all_custom_objects(custom_objects=None):
     return {**_GLOBAL_CUSTOM_OBJECTS, **(_SCOPE.get() or {}), **(custom_objects or {})}
 
 
+_BUILTIN_MODULES = []     # (module, base class): their public subclasses of base are built-in
 _BUILTIN_CACHE = {}
+
+
+def register_builtin_module(module, base):
+    """Makes the public subclasses of `base` in `module` built-in names (called by
+    `gazelle.layers` and `gazelle.models` when they load)."""
+    if not any(m is module for m, _ in _BUILTIN_MODULES):
+        _BUILTIN_MODULES.append((module, base))
+        _BUILTIN_CACHE.clear()
 
 
 def builtin_layers():
     """Built-in layer and model classes by class name (public names of gazelle.layers/models)."""
-    from gazelle import layers, models  # lazily: saving sits beside the layer tier
     # Built once per set of public names (a load asks once per layer in the file).
-    key = (len(vars(layers)), len(vars(models)))
+    key = tuple(len(vars(module)) for module, _ in _BUILTIN_MODULES)
     if _BUILTIN_CACHE.get("key") == key:
         return dict(_BUILTIN_CACHE["table"])
     table = {}
-    for module in (layers, models):
+    for module, base in _BUILTIN_MODULES:
         for attr in dir(module):
             obj = getattr(module, attr)
-            if not attr.startswith("_") and inspect.isclass(obj) and issubclass(obj, layers.Layer):
+            if not attr.startswith("_") and inspect.isclass(obj) and issubclass(obj, base):
                 table.setdefault(obj.__name__, obj)
                 table.setdefault(attr, obj)       # aliases such as MaxPool2D
     _BUILTIN_CACHE.update(key=key, table=table)
     return dict(table)
-

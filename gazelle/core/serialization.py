@@ -1,16 +1,23 @@
 """serialize/deserialize Keras objects as `{"module", "class_name", "config", "registered_name"}`.
 
-Deserialization is a lookup in tables (`registry.py`: built-in layers and models, the
+Deserialization is a lookup in tables (`core/registry.py`: built-in layers and models, the
 registered objects, the caller's `custom_objects`); nothing named in a config is ever
 imported, evaluated or unmarshalled. Keras 3's special values (`__numpy__`, `__bytes__`,
 `__ellipsis__`, `__slice__`) are decoded as data; a `__lambda__` (Python bytecode) is
-refused unless the caller passes `safe_mode=False`. [side: stdlib, numpy, registry]
+refused unless the caller passes `safe_mode=False`.
+
+A layer's entry (`layer_entry`, `deserialize_layer`) is written and read here too, so
+layers that hold layers (wrappers, cells, pipelines) serialize them without importing
+`saving/`. Models add their own parts through two hooks on their classes:
+`_keras_entry()` and `_from_keras_entry(...)` (models/ reach `saving/model_config.py`).
+[L0: stdlib, numpy, core.registry]
 """
 import inspect
+import weakref
 
 import numpy as np
 
-from gazelle.saving import registry
+from gazelle.core import registry
 
 _NUMERIC_KINDS = "biufc"
 
@@ -48,10 +55,8 @@ def serialize_keras_object(obj):
         return {"class_name": "__bytes__", "config": {"value": obj.decode("utf-8")}}
     if obj is Ellipsis:
         return {"class_name": "__ellipsis__", "config": {}}
-    from gazelle.layers.layer import Layer
-    if isinstance(obj, Layer):
-        from gazelle.saving import model_config
-        return model_config.serialize_layer(obj)
+    if _is_layer(obj):
+        return layer_entry(obj)
     if hasattr(obj, "get_config"):
         cls = type(obj)
         registered = registry.get_registered_name(cls)
@@ -125,10 +130,8 @@ def resolve_custom(value, custom_objects=None, safe_mode=True):
                                  custom_objects)
     if obj is None or not inspect.isclass(obj):
         return obj
-    from gazelle.layers.layer import Layer
-    if issubclass(obj, Layer):
-        from gazelle.saving import model_config
-        return model_config.deserialize_layer(value, custom_objects, safe_mode)
+    if _is_layer_class(obj):
+        return deserialize_layer(value, custom_objects, safe_mode)
     inner = value.get("config") or {}
     if hasattr(obj, "from_config"):
         return obj.from_config(inner)
@@ -180,8 +183,7 @@ def deserialize_keras_object(config, module_objects=None, custom_objects=None, k
     if custom is not None:
         return custom
     if module_objects is None or config["class_name"] in registry.builtin_layers():
-        from gazelle.saving import model_config
-        return model_config.deserialize_layer(config, custom_objects, safe_mode)
+        return deserialize_layer(config, custom_objects, safe_mode)
     cls = module_objects.get(config["class_name"])
     if cls is None:
         raise ValueError(
@@ -191,3 +193,210 @@ def deserialize_keras_object(config, module_objects=None, custom_objects=None, k
     if hasattr(cls, "from_config"):
         return cls.from_config(inner)
     return cls(**inner)
+
+
+# -- layer entries ---------------------------------------------------------------------
+_LAYER_BASE = []        # [Layer], set by gazelle.layers.layer when it loads
+# Keras-only arguments a config may carry; dropped when they hold these (default) values.
+_FALSY = (None, False, 0, "", (), [], {})
+_INPUT_SHAPE_ARGS = ("batch_input_shape", "input_shape", "input_dim", "batch_size")
+
+
+def register_layer_base(cls):
+    """Tells serialization which class is the Layer base (called by `layers/layer.py`)."""
+    _LAYER_BASE[:] = [cls]
+
+
+def _is_layer(obj):
+    return bool(_LAYER_BASE) and isinstance(obj, _LAYER_BASE[0])
+
+
+def _is_layer_class(obj):
+    return bool(_LAYER_BASE) and inspect.isclass(obj) and issubclass(obj, _LAYER_BASE[0])
+
+
+def dtype_policy(name):
+    """Keras 3's DTypePolicy entry for a dtype name."""
+    return {"module": "keras", "class_name": "DTypePolicy", "config": {"name": name},
+            "registered_name": None}
+
+
+def class_entry(layer):
+    """`(module, registered_name)` of a layer's entry, as Keras 3 writes them."""
+    cls = type(layer)
+    builtin = cls.__module__.startswith("gazelle.")
+    if builtin and registry.get_registered_name(cls) == cls.__name__:
+        # Built-ins: "keras.layers" unless the class names its Keras module (models do).
+        return getattr(cls, "_keras_entry_names", ("keras.layers", None))
+    module = cls.__module__
+    return (None if module == "__main__" else module), registry.get_registered_name(cls)
+
+
+def _build_config(layer):
+    shapes = getattr(layer, "_build_shapes", None)
+    if not layer.built or not shapes:
+        return None
+    return {"input_shape": list(shapes[0]) if len(shapes) == 1 else [list(s) for s in shapes]}
+
+
+def layer_entry(layer, in_model=False, config=None):
+    """Keras 3's config entry for `layer`: module, class_name, config, registered_name and
+    build_config. A model's entry comes from its `_keras_entry` hook (`config` given: the
+    model's own config, made by saving/model_config.py).
+
+    Args:
+        layer: the layer.
+        in_model: whether the entry goes inside a model with an InputLayer (then
+            `batch_input_shape` & co. are left out, as Keras 3 does).
+        config: the config to write instead of `layer.get_config()`.
+    """
+    own = getattr(layer, "_keras_entry", None)
+    if config is None and own is not None:
+        return own(in_model)
+    input_layer = getattr(layer, "_is_input_layer", False)
+    if config is None:
+        config = dict(layer.get_config())
+        if input_layer:
+            config = {"batch_shape": config.get("batch_shape"), "dtype": config.get("dtype"),
+                      "sparse": False, "ragged": False, "name": layer.name, "optional": False}
+        else:
+            if isinstance(config.get("dtype"), str):
+                config["dtype"] = dtype_policy(config["dtype"])
+            if in_model:
+                for key in _INPUT_SHAPE_ARGS:
+                    config.pop(key, None)
+    module, registered = class_entry(layer)
+    entry = {"module": module, "class_name": type(layer).__name__,
+             "config": serialize_keras_object(config), "registered_name": registered}
+    if not input_layer:
+        build = _build_config(layer)
+        if build is not None:
+            entry["build_config"] = build
+    return entry
+
+
+_ACCEPTED = weakref.WeakKeyDictionary()     # class -> its accepted arguments (per load: once)
+
+
+def _accepted_args(cls):
+    """Keyword arguments `cls(...)` accepts, following `**kwargs` up to Layer; None: any."""
+    if cls not in _ACCEPTED:
+        _ACCEPTED[cls] = _find_accepted_args(cls)
+    return _ACCEPTED[cls]
+
+
+def _find_accepted_args(cls):
+    base = _LAYER_BASE[0] if _LAYER_BASE else object
+    names = set()
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        params = inspect.signature(init).parameters.values()
+        names |= {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+        if klass is base or not any(p.kind == p.VAR_KEYWORD for p in params):
+            return frozenset(names - {"self"})
+    return None
+
+
+def clean_config(cls, config, what):
+    """Drops Keras-only arguments that hold default values; refuses others gazelle lacks.
+
+    A class with its own `from_config` may consume extra keys, so for it unknown keys
+    with non-default values are passed on instead of refused.
+    """
+    accepted = _accepted_args(cls)
+    if accepted is None:
+        return config
+    base = _LAYER_BASE[0] if _LAYER_BASE else None
+    own_from_config = base is None or cls.from_config.__func__ is not base.from_config.__func__
+    out = {}
+    for key, value in config.items():
+        default = any(value is v or (type(value) is type(v) and value == v) for v in _FALSY)
+        if key in accepted or (own_from_config and not default):
+            out[key] = value
+        elif not default:
+            raise ValueError(
+                f"{what}: argument {key!r}={value!r} is not supported by gazelle's "
+                f"{cls.__name__}. Supported arguments: {sorted(accepted)}.")
+    return out
+
+
+def prepare_config(config, custom_objects, safe_mode, what):
+    """A layer config with Keras's tagged values decoded, its DTypePolicy read as a dtype
+    name, and the user objects it names resolved."""
+    config = decode_special(dict(config), safe_mode, where=what)
+    dtype = config.get("dtype")
+    if isinstance(dtype, dict):      # Keras 3 DTypePolicy
+        config["dtype"] = (dtype.get("config") or {}).get("name", "float32")
+    return resolve_custom_in(config, custom_objects, safe_mode)
+
+
+def lookup_layer_class(config, custom_objects=None):
+    """The class a layer entry names: user objects first, then the built-in table."""
+    class_name = config.get("class_name")
+    if not isinstance(class_name, str):
+        raise ValueError(f"A layer entry needs a string 'class_name'; received {config!r:.200}.")
+    cls = registry.custom_lookup([config.get("registered_name"), class_name], custom_objects)
+    if cls is None:
+        builtins = registry.builtin_layers()
+        cls = builtins.get(class_name)
+        if cls is None:
+            raise ValueError(
+                f"Unknown layer: {class_name!r}. Pass custom layers with "
+                "`custom_objects={'" + class_name + "': " + class_name + "}` or register them "
+                f"with `@keras.saving.register_keras_serializable()`. Built-in layers: "
+                f"{sorted(builtins)}.")
+    if not _is_layer_class(cls):
+        raise ValueError(f"{class_name!r} names {cls!r}, which is not a Layer class.")
+    return cls
+
+
+def is_shape(s):
+    return isinstance(s, (list, tuple)) and all(d is None or isinstance(d, int) for d in s)
+
+
+def _build(layer, shape):
+    shapes = tuple(shape) if is_shape(shape) else [tuple(s) for s in shape]
+    own = getattr(layer, "_build_from_config_shape", None)     # models build from a shape
+    if own is not None:
+        own(shapes)
+    else:
+        layer._maybe_build([shapes] if is_shape(shape) else shapes)
+
+
+def deserialize_layer(config, custom_objects=None, safe_mode=True, build=True):
+    """Builds a layer or model from its Keras 3 (or tf.keras 2) config entry.
+
+    Args:
+        config: `{"class_name", "config", ...}` as written by `layer_entry`.
+        custom_objects: optional dict of user classes and functions.
+        safe_mode: refuse Python lambdas in the config. Defaults to `True`.
+        build: build the layer from the entry's `build_config` (not needed inside a
+            model, which builds its layers). Defaults to `True`.
+    """
+    if not isinstance(config, dict):
+        raise TypeError(f"A layer entry must be a dict; received {type(config).__name__}.")
+    cls = lookup_layer_class(config, custom_objects)
+    raw = config.get("config")
+    name = raw.get("name") if isinstance(raw, dict) else None
+    what = f"Layer {name!r} ({config['class_name']})"
+    if not isinstance(raw, (dict, list)):
+        raise ValueError(f"{what}: 'config' must be a dict; received {raw!r:.200}.")
+    if isinstance(raw, list):                       # Keras 2.2: a Sequential is a list
+        raw = {"layers": raw}
+    own = getattr(cls, "_from_keras_entry", None)   # models: Sequential / Functional layouts
+    layer = own(raw, custom_objects, safe_mode) if own is not None else None
+    if layer is None:
+        inner = clean_config(cls, prepare_config(raw, custom_objects, safe_mode, what), what)
+        if "custom_objects" in inspect.signature(cls.from_config).parameters:
+            layer = cls.from_config(inner, custom_objects=registry.all_custom_objects(
+                custom_objects))
+        else:
+            layer = cls.from_config(inner)
+    build_config = config.get("build_config")
+    if build and isinstance(build_config, dict) and not layer.built:
+        shape = build_config.get("input_shape")
+        if shape is not None:
+            _build(layer, shape)
+    return layer

@@ -20,6 +20,8 @@ class InputLayer(Layer):
         name: name (default `input_1`, `input_2`, ... as tf.keras 2 names them).
     """
 
+    _is_input_layer = True      # its config entry has Keras's InputLayer form
+
     def __init__(self, shape=None, batch_size=None, dtype=None, name=None, input_shape=None,
                  batch_shape=None, batch_input_shape=None, sparse=None, ragged=None, **kwargs):
         shape = shape if shape is not None else input_shape

@@ -28,6 +28,8 @@ class Functional(Model):
     ```
     """
 
+    _keras_entry_names = ("keras.src.models.functional", "Functional")
+
     def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
         # tf.keras 2 names Functional models "model", "model_1", ...
         Layer.__init__(self, name=name or naming.uniquify("model"), trainable=trainable,

@@ -38,6 +38,22 @@ class Model(Layer):
         super().__init__(**kwargs)
         self._init_model_state()
 
+    # How a model's entry in a config file is written and read (core/serialization.py
+    # calls these hooks; the Sequential and Functional layouts live in saving/).
+    _keras_entry_names = ("keras", None)
+
+    def _keras_entry(self, in_model=False):
+        from gazelle.saving.model_config import serialize_layer
+        return serialize_layer(self, in_model)
+
+    @classmethod
+    def _from_keras_entry(cls, config, custom_objects=None, safe_mode=True):
+        from gazelle.saving.model_config import model_from_entry
+        return model_from_entry(cls, config, custom_objects, safe_mode)
+
+    def _build_from_config_shape(self, shape):
+        self.build(shape)
+
     def _init_model_state(self):
         self._trainer = None
         self.stop_training = False

@@ -10,16 +10,11 @@ is Keras's order of a Functional model's layers (by depth, then by first visit),
 names the weight groups of a `.keras` file.
 """
 import collections
-import inspect
-import weakref
 
-from gazelle.saving import registry
-from gazelle.saving.serialization import (
-    decode_special, resolve_custom_in, serialize_keras_object)
-
-# Keras-only arguments a config may carry; dropped when they hold these (default) values.
-_FALSY = (None, False, 0, "", (), [], {})
-_INPUT_SHAPE_ARGS = ("batch_input_shape", "input_shape", "input_dim", "batch_size")
+from gazelle.core import serialization
+from gazelle.core.serialization import (  # noqa: F401 - the reading side's public names
+    clean_config, decode_special, deserialize_layer, is_shape, lookup_layer_class,
+    resolve_custom_in, serialize_keras_object)
 
 
 def _models():
@@ -32,34 +27,6 @@ def _input_layer_cls():
     return InputLayer
 
 
-def _policy(name):
-    return {"module": "keras", "class_name": "DTypePolicy", "config": {"name": name},
-            "registered_name": None}
-
-
-# -- writing ---------------------------------------------------------------------------
-def _class_entry(layer):
-    cls = type(layer)
-    models = _models()
-    builtin = cls.__module__.startswith("gazelle.")
-    if builtin and registry.get_registered_name(cls) == cls.__name__:
-        if cls is models.Functional:
-            return "keras.src.models.functional", "Functional"
-        module = "keras" if issubclass(cls, models.Model) else "keras.layers"
-        return module, None
-    module = cls.__module__
-    return (None if module == "__main__" else module), registry.get_registered_name(cls)
-
-
-def _build_config(layer):
-    if hasattr(layer, "get_build_config"):      # Keras 3's hook (e.g. attention's shapes_dict)
-        return layer.get_build_config()
-    shapes = getattr(layer, "_build_shapes", None)
-    if not layer.built or not shapes:
-        return None
-    return {"input_shape": list(shapes[0]) if len(shapes) == 1 else [list(s) for s in shapes]}
-
-
 def serialize_layer(layer, in_model=False):
     """Keras 3's config entry for `layer` (a model's entry holds its layers' entries).
 
@@ -69,41 +36,37 @@ def serialize_layer(layer, in_model=False):
             `batch_input_shape` & co. are left out, as Keras 3 does).
     """
     models = _models()
-    input_layer = _input_layer_cls()
+    if not isinstance(layer, models.Model):
+        return serialization.layer_entry(layer, in_model)
+    config = None
     if isinstance(layer, models.Sequential):
         config = _sequential_config(layer)
     elif isinstance(layer, models.Functional):
         config = _functional_config(layer)
     else:
         config = dict(layer.get_config())
-        if isinstance(layer, input_layer):
-            config = {"batch_shape": config.get("batch_shape"), "dtype": config.get("dtype"),
-                      "sparse": False, "ragged": False, "name": layer.name, "optional": False}
-        else:
-            if isinstance(config.get("dtype"), str):
-                config["dtype"] = _policy(config["dtype"])
-            if in_model:
-                for key in _INPUT_SHAPE_ARGS:
-                    # Layer.get_config never writes `input_dim`: where it is present it is
-                    # the layer's own argument (Embedding's vocabulary size), kept.
-                    if key != "input_dim":
-                        config.pop(key, None)
-    module, registered = _class_entry(layer)
-    # A class may be exported under another name than its own (Keras 3's
-    # GroupedQueryAttention is keras.layers.GroupQueryAttention); configs use the export.
-    class_name = type(layer).__dict__.get("_keras_class_name", type(layer).__name__)
-    entry = {"module": module, "class_name": class_name,
-             "config": serialize_keras_object(config), "registered_name": registered}
+        if isinstance(config.get("dtype"), str):
+            config["dtype"] = serialization.dtype_policy(config["dtype"])
+        if in_model:
+            for key in serialization._INPUT_SHAPE_ARGS:
+                config.pop(key, None)
+    entry = serialization.layer_entry(layer, in_model, config=config)
     if isinstance(layer, models.Functional):
         entry["build_config"] = {"input_shape": None}
-    elif not isinstance(layer, input_layer):
-        build = _build_config(layer)
-        if build is not None:
-            entry["build_config"] = build
-    if isinstance(layer, models.Model):
-        from gazelle.saving.compile_config import compile_config
-        entry["compile_config"] = compile_config(layer) or {}
+    from gazelle.saving.compile_config import compile_config
+    entry["compile_config"] = compile_config(layer) or {}
     return entry
+
+
+def model_from_entry(cls, config, custom_objects=None, safe_mode=True):
+    """A `cls` model from Keras 3's Sequential or Functional config; None when `cls` is a
+    subclassed model whose config is its own (`from_config` builds it)."""
+    models = _models()
+    if issubclass(cls, models.Sequential):
+        return sequential_from_config(cls, config, custom_objects, safe_mode)
+    if issubclass(cls, models.Functional) or "input_layers" in config:
+        return functional_from_config(config, custom_objects, safe_mode)
+    return None
 
 
 def _sequential_config(model):
@@ -112,7 +75,7 @@ def _sequential_config(model):
         layers.append(serialize_layer(model._input_layer))
     layers.extend(serialize_layer(layer, in_model=model._input_layer is not None)
                   for layer in model.layers)
-    config = {"name": model.name, "trainable": model.trainable, "dtype": _policy(model.dtype),
+    config = {"name": model.name, "trainable": model.trainable, "dtype": serialization.dtype_policy(model.dtype),
               "layers": layers}
     if model.built:
         config["build_input_shape"] = list(model._batch_input)
@@ -208,123 +171,6 @@ def _functional_config(model):
 
 
 # -- reading ---------------------------------------------------------------------------
-_ACCEPTED = weakref.WeakKeyDictionary()     # class -> its accepted arguments (per load: once)
-
-
-def _accepted_args(cls):
-    """Keyword arguments `cls(...)` accepts, following `**kwargs` up to Layer; None: any."""
-    if cls not in _ACCEPTED:
-        _ACCEPTED[cls] = _find_accepted_args(cls)
-    return _ACCEPTED[cls]
-
-
-def _find_accepted_args(cls):
-    from gazelle.layers.layer import Layer
-    names = set()
-    for klass in cls.__mro__:
-        init = klass.__dict__.get("__init__")
-        if init is None:
-            continue
-        params = inspect.signature(init).parameters.values()
-        names |= {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
-        if klass is Layer or not any(p.kind == p.VAR_KEYWORD for p in params):
-            return frozenset(names - {"self"})
-    return None
-
-
-def clean_config(cls, config, what):
-    """Drops Keras-only arguments that hold default values; refuses others gazelle lacks.
-
-    A class with its own `from_config` may consume extra keys, so for it unknown keys
-    with non-default values are passed on instead of refused.
-    """
-    from gazelle.layers.layer import Layer
-    accepted = _accepted_args(cls)
-    if accepted is None:
-        return config
-    own_from_config = cls.from_config.__func__ is not Layer.from_config.__func__
-    out = {}
-    for key, value in config.items():
-        default = any(value is v or (type(value) is type(v) and value == v) for v in _FALSY)
-        if key in accepted or (own_from_config and not default):
-            out[key] = value
-        elif not default:
-            raise ValueError(
-                f"{what}: argument {key!r}={value!r} is not supported by gazelle's "
-                f"{cls.__name__}. Supported arguments: {sorted(accepted)}.")
-    return out
-
-
-def _prepare(config, custom_objects, safe_mode, what):
-    config = decode_special(dict(config), safe_mode, where=what)
-    dtype = config.get("dtype")
-    if isinstance(dtype, dict):      # Keras 3 DTypePolicy
-        config["dtype"] = (dtype.get("config") or {}).get("name", "float32")
-    return resolve_custom_in(config, custom_objects, safe_mode)
-
-
-def lookup_layer_class(config, custom_objects=None):
-    """The class a layer entry names: user objects first, then the built-in table."""
-    class_name = config.get("class_name")
-    if not isinstance(class_name, str):
-        raise ValueError(f"A layer entry needs a string 'class_name'; received {config!r:.200}.")
-    cls = registry.custom_lookup([config.get("registered_name"), class_name], custom_objects)
-    if cls is None:
-        builtins = registry.builtin_layers()
-        cls = builtins.get(class_name)
-        if cls is None:
-            raise ValueError(
-                f"Unknown layer: {class_name!r}. Pass custom layers with "
-                "`custom_objects={'" + class_name + "': " + class_name + "}` or register them "
-                f"with `@keras.saving.register_keras_serializable()`. Built-in layers: "
-                f"{sorted(builtins)}.")
-    from gazelle.layers.layer import Layer
-    if not (inspect.isclass(cls) and issubclass(cls, Layer)):
-        raise ValueError(f"{class_name!r} names {cls!r}, which is not a Layer class.")
-    return cls
-
-
-def deserialize_layer(config, custom_objects=None, safe_mode=True, build=True):
-    """Builds a layer or model from its Keras 3 (or tf.keras 2) config entry.
-
-    Args:
-        config: `{"class_name", "config", ...}` as written by `serialize_layer`.
-        custom_objects: optional dict of user classes and functions.
-        safe_mode: refuse Python lambdas in the config. Defaults to `True`.
-        build: build the layer from the entry's `build_config` (not needed inside a
-            model, which builds its layers). Defaults to `True`.
-    """
-    if not isinstance(config, dict):
-        raise TypeError(f"A layer entry must be a dict; received {type(config).__name__}.")
-    cls = lookup_layer_class(config, custom_objects)
-    raw = config.get("config")
-    name = raw.get("name") if isinstance(raw, dict) else None
-    what = f"Layer {name!r} ({config['class_name']})"
-    if not isinstance(raw, (dict, list)):
-        raise ValueError(f"{what}: 'config' must be a dict; received {raw!r:.200}.")
-    models = _models()
-    if isinstance(raw, list):                       # Keras 2.2: a Sequential is a list
-        raw = {"layers": raw}
-    if issubclass(cls, models.Sequential):
-        layer = sequential_from_config(cls, raw, custom_objects, safe_mode)
-    elif issubclass(cls, models.Functional) or "input_layers" in raw and issubclass(
-            cls, models.Model):
-        layer = functional_from_config(raw, custom_objects, safe_mode)
-    else:
-        inner = clean_config(cls, _prepare(raw, custom_objects, safe_mode, what), what)
-        if "custom_objects" in inspect.signature(cls.from_config).parameters:
-            layer = cls.from_config(inner, custom_objects=registry.all_custom_objects(
-                custom_objects))
-        else:
-            layer = cls.from_config(inner)
-    build_config = config.get("build_config")
-    if build and isinstance(build_config, dict) and not layer.built:
-        shape = build_config.get("input_shape")
-        if shape is not None:
-            _build(layer, shape)
-    return layer
-
-
 def _list_field(config, key, what):
     """`config[key]` (a list; missing or null is empty), else a ValueError naming it."""
     value = config.get(key)
@@ -336,17 +182,6 @@ def _list_field(config, key, what):
     return value
 
 
-def _is_shape(s):
-    return isinstance(s, (list, tuple)) and all(d is None or isinstance(d, int) for d in s)
-
-
-def _build(layer, shape):
-    if isinstance(layer, _models().Model):
-        layer.build(tuple(shape) if _is_shape(shape) else [tuple(s) for s in shape])
-    else:
-        layer._maybe_build([tuple(shape)] if _is_shape(shape) else [tuple(s) for s in shape])
-
-
 def sequential_from_config(cls, config, custom_objects=None, safe_mode=True):
     """A `cls` (Sequential) model from Keras 3's Sequential config (or tf.keras 2's)."""
     model = cls(name=config.get("name"), trainable=config.get("trainable", True))
@@ -354,7 +189,7 @@ def sequential_from_config(cls, config, custom_objects=None, safe_mode=True):
     for entry in entries:
         model.add(deserialize_layer(entry, custom_objects, safe_mode, build=False))
     shape = config.get("build_input_shape")
-    if not model.built and _is_shape(shape) and model.layers:
+    if not model.built and is_shape(shape) and model.layers:
         model.build(tuple(shape))
     return model
 
