@@ -147,3 +147,10 @@ from gazelle.layers.reshaping3d import Cropping3D as Cropping3D
 from gazelle.layers.reshaping3d import UpSampling3D as UpSampling3D
 from gazelle.layers.reshaping3d import ZeroPadding3D as ZeroPadding3D
 from gazelle.layers.reversible_embedding import ReversibleEmbedding as ReversibleEmbedding
+
+# Every public Layer class above is a built-in name for configs (core/registry.py).
+import sys as _sys  # noqa: E402
+
+from gazelle.core import registry as _registry  # noqa: E402
+
+_registry.register_builtin_module(_sys.modules[__name__], Layer)

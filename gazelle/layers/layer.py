@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from gazelle import config
-from gazelle.core import masks, naming, shapes, symbolic
+from gazelle.core import masks, naming, serialization, shapes, symbolic
 from gazelle.core.variables import AllocationRefused, StatelessScope, Variable
 from gazelle.random import SeedGenerator
 
@@ -564,3 +564,6 @@ def _dedup(variables):
             seen.add(id(v))
             out.append(v)
     return out
+
+
+serialization.register_layer_base(Layer)
