@@ -16,6 +16,7 @@ from gazelle.optimizers.adamw import AdamW
 from gazelle.optimizers.ftrl import Ftrl
 from gazelle.optimizers.lamb import Lamb
 from gazelle.optimizers.lion import Lion
+from gazelle.optimizers.loss_scale_optimizer import LossScaleOptimizer
 from gazelle.optimizers.muon import Muon
 from gazelle.optimizers.nadam import Nadam
 from gazelle.optimizers.optimizer import OptaxOptimizer, Optimizer
@@ -25,7 +26,7 @@ from gazelle.optimizers.sgd import SGD
 
 __all__ = ["Optimizer", "OptaxOptimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad",
            "Adamax", "Nadam", "Adadelta", "Adafactor", "Ftrl", "Lamb", "Lion", "Muon",
-           "ScheduleFreeAdamW", "schedules",
+           "ScheduleFreeAdamW", "LossScaleOptimizer", "schedules",
            "get", "serialize", "deserialize"]
 
 ALL_OBJECTS_DICT = {cls.__name__.lower(): cls

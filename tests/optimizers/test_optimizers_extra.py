@@ -139,3 +139,8 @@ def test_muon_tall_matrix_and_weight_decay_exclusion_match_keras():
     for a, b, w0 in zip(gvars, kvars, init):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=RTOL, atol=ATOL)
         assert np.abs(a.numpy() - w0).max() > 1e-3
+
+
+def test_loss_scale_optimizer_is_refused_with_a_way_out():
+    with pytest.raises(NotImplementedError, match="float32.*inner optimizer"):
+        gopt.LossScaleOptimizer(gopt.Adam())
