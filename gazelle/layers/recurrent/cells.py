@@ -174,7 +174,7 @@ class _GatedCell(Layer):
         return [jnp.zeros((batch_size, d), self.compute_dtype) for d in sizes]
 
     def get_config(self):
-        from gazelle.saving.serialization import serialize_keras_object as ser
+        from gazelle.core.serialization import serialize_keras_object as ser
         config = {"units": self.units, "activation": activations.serialize(self.activation)}
         if hasattr(self, "recurrent_activation"):
             config["recurrent_activation"] = activations.serialize(self.recurrent_activation)
@@ -477,12 +477,12 @@ class StackedRNNCells(Layer):
         return inputs, new_states
 
     def get_config(self):
-        from gazelle.saving.serialization import serialize_keras_object as ser
+        from gazelle.core.serialization import serialize_keras_object as ser
         return {**super().get_config(), "cells": [ser(c) for c in self.cells]}
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from gazelle.saving.serialization import deserialize_keras_object
+        from gazelle.core.serialization import deserialize_keras_object
         config = dict(config)
         cells = [c if isinstance(c, Layer) else deserialize_keras_object(
             c, custom_objects=custom_objects) for c in config.pop("cells")]

@@ -367,12 +367,12 @@ class RNN(Layer):
                 "unroll": self.unroll, "zero_output_for_mask": self.zero_output_for_mask}
 
     def get_config(self):
-        from gazelle.saving.serialization import serialize_keras_object as ser
+        from gazelle.core.serialization import serialize_keras_object as ser
         return {**super().get_config(), **self._rnn_config(), "cell": ser(self.cell)}
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from gazelle.saving.serialization import deserialize_keras_object
+        from gazelle.core.serialization import deserialize_keras_object
         config = dict(config)
         cell = config.pop("cell")
         if not isinstance(cell, Layer):
@@ -428,7 +428,7 @@ class _BuiltinRNN(RNN):
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def get_config(self):
-        from gazelle.saving.serialization import serialize_keras_object as ser
+        from gazelle.core.serialization import serialize_keras_object as ser
         cell_config = self.cell.get_config()
         for key in ("name", "trainable", "dtype", "batch_input_shape"):
             cell_config.pop(key, None)

@@ -14,14 +14,14 @@ _MERGE_MODES = ("sum", "mul", "ave", "concat", None)
 
 
 def _serialize(layer):
-    from gazelle.saving.serialization import serialize_keras_object
+    from gazelle.core.serialization import serialize_keras_object
     return serialize_keras_object(layer)
 
 
 def _deserialize(entry, custom_objects=None):
     if isinstance(entry, Layer):
         return entry
-    from gazelle.saving.serialization import deserialize_keras_object
+    from gazelle.core.serialization import deserialize_keras_object
     return deserialize_keras_object(entry, custom_objects=custom_objects, kind="layer")
 
 
