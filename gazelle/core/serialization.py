@@ -233,6 +233,8 @@ def class_entry(layer):
 
 
 def _build_config(layer):
+    if hasattr(layer, "get_build_config"):      # Keras 3's hook (e.g. attention's shapes_dict)
+        return layer.get_build_config()
     shapes = getattr(layer, "_build_shapes", None)
     if not layer.built or not shapes:
         return None
@@ -264,9 +266,15 @@ def layer_entry(layer, in_model=False, config=None):
                 config["dtype"] = dtype_policy(config["dtype"])
             if in_model:
                 for key in _INPUT_SHAPE_ARGS:
-                    config.pop(key, None)
+                    # Layer.get_config never writes `input_dim`: where it is present it is
+                    # the layer's own argument (Embedding's vocabulary size), kept.
+                    if key != "input_dim":
+                        config.pop(key, None)
     module, registered = class_entry(layer)
-    entry = {"module": module, "class_name": type(layer).__name__,
+    # A class may be exported under another name than its own (Keras 3's
+    # GroupedQueryAttention is keras.layers.GroupQueryAttention); configs use the export.
+    class_name = type(layer).__dict__.get("_keras_class_name", type(layer).__name__)
+    entry = {"module": module, "class_name": class_name,
              "config": serialize_keras_object(config), "registered_name": registered}
     if not input_layer:
         build = _build_config(layer)
