@@ -322,6 +322,8 @@ def test_subclass_can_override_compute_attention():
             assert np.all(np.asarray(scores)[:, :, 0, 1:] == 0)
     output, _ = plain._compute_attention(inner, inner, inner)
     assert output.shape == (2, 4, 2, 3)
+    assert plain._query_dense is plain.query_dense
+    _close(plain(query=query, value=query, key=query), plain(query, query))
 
 
 def test_multi_head_attention_errors():

@@ -28,17 +28,23 @@ class MultiInputLayer(Layer):
 
     _build_args = ()
 
-    def _bind(self, args, kwargs):
+    def _signature(self):
         signature = _SIGNATURES.get(type(self))
         if signature is None:
             signature = _SIGNATURES[type(self)] = inspect.signature(self.call)
+        return signature
+
+    def _bind(self, args, kwargs):
         try:
-            bound = signature.bind(*args, **kwargs)
+            bound = self._signature().bind(*args, **kwargs)
         except TypeError as e:
             raise TypeError(f"Layer '{self.name}' ({type(self).__name__}): {e}.") from None
         return bound.arguments
 
     def __call__(self, *args, **kwargs):
+        first = next(iter(self._signature().parameters))
+        if not args and first in kwargs:        # layer(query=q, value=v)
+            args = (kwargs.pop(first),)
         if not args:
             raise TypeError(f"Layer '{self.name}' was called without inputs.")
         arguments = self._bind(args, kwargs)

@@ -223,6 +223,11 @@ class MultiHeadAttention(MultiInputLayer):
     dropout = property(lambda self: self._dropout)
     use_bias = property(lambda self: self._use_bias)
     attention_axes = property(lambda self: self._attention_axes)
+    # Keras 3's private names of the projections, for code written against them.
+    _query_dense = property(lambda self: self.query_dense)
+    _key_dense = property(lambda self: self.key_dense)
+    _value_dense = property(lambda self: self.value_dense)
+    _output_dense = property(lambda self: self.output_dense)
 
     def _sublayer_kwargs(self):
         return dict(kernel_initializer=_clone(self._kernel_initializer),
