@@ -52,14 +52,18 @@ class Sequential(Model):
             self._input_layer = layer
             self.build(layer._batch_input_shape)
             return
-        if any(layer is other for other in self._stack):
+        # Sets of ids and names (kept by add/pop) make each add O(1): a config with 64,000
+        # layers loads in linear time.
+        ids, names = self.__dict__.setdefault("_stack_keys", (set(), {}))
+        if id(layer) in ids:
             raise ValueError(f"Layer '{layer.name}' is already in Sequential model '{self.name}'.")
-        names = {other.name for other in self._stack}
         if layer.name in names:
             raise ValueError(
                 f"All layers added to a Sequential model should have unique names. Name "
                 f"'{layer.name}' is already the name of a layer in this model.")
         self._stack.append(layer)
+        ids.add(id(layer))
+        names[layer.name] = names.get(layer.name, 0) + 1
         structure_changed()
         if self.built:
             self._build_layer(layer, self._stack[-2].output_shape if len(self._stack) > 1
@@ -72,6 +76,12 @@ class Sequential(Model):
         if not self._stack:
             raise TypeError("There are no layers in the model.")
         layer = self._stack.pop()
+        ids, names = self.__dict__.setdefault("_stack_keys", (set(), {}))
+        ids.discard(id(layer))
+        if names.get(layer.name, 0) > 1:
+            names[layer.name] -= 1
+        else:
+            names.pop(layer.name, None)
         structure_changed()
         if not self._stack and self._input_layer is None:
             self.built = False
