@@ -41,6 +41,7 @@ from gazelle.ops.core import switch as switch
 from gazelle.ops.core import unstack as unstack
 from gazelle.ops.core import vectorized_map as vectorized_map
 from gazelle.ops.core import while_loop as while_loop
+from gazelle.ops.einops import rearrange as rearrange
 from gazelle.ops.linalg import cholesky as cholesky
 from gazelle.ops.linalg import cholesky_inverse as cholesky_inverse
 from gazelle.ops.linalg import det as det

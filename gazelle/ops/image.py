@@ -374,3 +374,125 @@ def gaussian_blur(images, kernel_size=(3, 3), sigma=(1.0, 1.0), data_format=None
     kernel = jnp.tile(kernel[:, :, None, None], (1, 1, c, 1))
     out = _nn.depthwise_conv(images, kernel, padding="same", data_format=data_format)
     return out[0] if single else out
+
+
+def sobel_edges(images, data_format=None):
+    """Sobel gradients of a batch of images: `(..., channels, 2)` holding (dy, dx).
+
+    ```python
+    ops.image.sobel_edges(ops.ones((1, 8, 8, 3))).shape         # (1, 8, 8, 3, 2)
+    ```
+    """
+    data_format = _data_format(data_format)
+    images = _t(images)
+    if images.ndim != 4:
+        raise ValueError(f"sobel_edges: expected a batch of images (rank 4), received shape "
+                         f"{images.shape}.")
+    c = images.shape[-1] if data_format == "channels_last" else images.shape[1]
+    gx = jnp.asarray([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], images.dtype)
+    edges = [_nn.depthwise_conv(images, jnp.tile(k[:, :, None, None], (1, 1, c, 1)),
+                                padding="same", data_format=data_format) for k in (gx.T, gx)]
+    return jnp.stack(edges, axis=-1)
+
+
+def ssim(image1, image2, max_val=1.0, filter_size=11, filter_sigma=1.5, k1=0.01, k2=0.03,
+         data_format=None):
+    """Structural similarity between two images (or batches), averaged over channels.
+
+    Args:
+        image1, image2: rank-3 or rank-4 images of the same shape.
+        max_val: the dynamic range of the pixel values (1.0 or 255).
+        filter_size: size of the Gaussian window.
+        filter_sigma: its standard deviation.
+        k1, k2: the SSIM stability constants.
+        data_format: "channels_last" or "channels_first".
+
+    Returns a scalar per image.
+    """
+    data_format = _data_format(data_format)
+    a, b = _t(image1), _t(image2)
+    _check_rank(a, "ssim")
+    _check_rank(b, "ssim")
+    original = a.dtype
+    dtype = jnp.result_type(a.dtype, float)
+    a, b = a.astype(dtype), b.astype(dtype)
+    single = a.ndim == 3
+    if single:
+        a, b = a[None], b[None]
+    if data_format == "channels_first":
+        a, b = jnp.moveaxis(a, 1, -1), jnp.moveaxis(b, 1, -1)
+    n, h, w, c = a.shape
+    x = jnp.arange(filter_size, dtype=dtype) - (filter_size - 1) / 2.0
+    g = jnp.exp(-(x ** 2) / (2.0 * filter_sigma ** 2))
+    g = g / jnp.sum(g)
+    kernel = jnp.outer(g, g).reshape(filter_size, filter_size, 1, 1)
+
+    def blur(t):      # each channel on its own, 'valid' windows
+        t = jnp.transpose(t, (0, 3, 1, 2)).reshape(-1, h, w, 1)
+        return _nn.conv(t, kernel, padding="valid", data_format="channels_last")
+
+    c1, c2 = (k1 * max_val) ** 2, (k2 * max_val) ** 2
+    mu1, mu2 = blur(a), blur(b)
+    s11, s22, s12 = blur(a * a) - mu1 ** 2, blur(b * b) - mu2 ** 2, blur(a * b) - mu1 * mu2
+    ssim_map = ((2 * mu1 * mu2 + c1) * (2 * s12 + c2)) / \
+        ((mu1 ** 2 + mu2 ** 2 + c1) * (s11 + s22 + c2))
+    out = jnp.mean(jnp.mean(ssim_map, axis=(1, 2, 3)).reshape(n, c), axis=-1)
+    return (out[0] if single else out).astype(original)
+
+
+def elastic_transform(images, alpha=20.0, sigma=5.0, interpolation="bilinear",
+                      fill_mode="reflect", fill_value=0.0, seed=None, data_format=None):
+    """Distorts images with a smooth random displacement field.
+
+    Each pixel moves by `alpha` times a Gaussian-blurred (std `sigma`) normal noise field,
+    drawn independently for the x and y displacements.
+
+    Args:
+        images: rank-3 or rank-4 images.
+        alpha: strength of the displacement.
+        sigma: smoothness (std of the Gaussian blur, in pixels).
+        interpolation: "nearest" or "bilinear".
+        fill_mode: "constant", "nearest", "wrap", "mirror" or "reflect".
+        fill_value: value outside the image with fill_mode="constant".
+        seed: an int, a `keras.random.SeedGenerator`, or None.
+        data_format: "channels_last" or "channels_first".
+    """
+    from gazelle.random import draw_seed
+
+    data_format = _data_format(data_format)
+    if interpolation not in _ORDERS:
+        raise ValueError(f"elastic_transform: `interpolation` must be 'nearest' or 'bilinear', "
+                         f"received {interpolation!r}.")
+    if fill_mode not in _FILL_MODES:
+        raise ValueError(f"elastic_transform: `fill_mode` must be one of {_FILL_MODES}, "
+                         f"received {fill_mode!r}.")
+    images = _t(images)
+    _check_rank(images, "elastic_transform")
+    single = images.ndim == 3
+    if single:
+        images = images[None]
+    if data_format == "channels_first":
+        images = jnp.transpose(images, (0, 2, 3, 1))
+    n, h, w, _ = images.shape
+    dtype = images.dtype if jnp.issubdtype(images.dtype, jnp.floating) else jnp.float32
+    kx, ky = jax.random.split(draw_seed(seed))
+    size = int(6 * float(sigma)) | 1
+
+    def field(key):
+        noise = jax.random.normal(key, (n, h, w, 1), dtype) * sigma
+        blurred = gaussian_blur(noise, (size, size), (sigma, sigma), "channels_last")
+        return alpha * blurred[..., 0]
+
+    x, y = jnp.meshgrid(jnp.arange(w, dtype=dtype), jnp.arange(h, dtype=dtype))
+    xs, ys = x + field(kx), y + field(ky)
+    order = _ORDERS[interpolation]
+
+    def sample(plane, yy, xx):
+        return jax.scipy.ndimage.map_coordinates(plane, [yy, xx], order, mode=fill_mode,
+                                                 cval=fill_value)
+
+    per_channel = jax.vmap(sample, in_axes=(-1, None, None), out_axes=-1)
+    out = jax.vmap(per_channel)(images.astype(dtype), ys, xs).astype(images.dtype)
+    if data_format == "channels_first":
+        out = jnp.transpose(out, (0, 3, 1, 2))
+    return out[0] if single else out

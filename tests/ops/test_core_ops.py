@@ -196,3 +196,36 @@ def test_submodule_paths_resolve_like_keras():
     assert ops.math.top_k is ops.top_k
     assert callable(ops.image.resize) and not hasattr(ops, "resize")
     assert not hasattr(k3.ops, "resize")
+
+
+def test_elastic_transform_moves_pixels_smoothly_and_repeats_with_a_seed():
+    from gazelle import random as grandom
+    rng = np.random.default_rng(3)
+    images = rng.uniform(size=(2, 12, 10, 3)).astype("float32")
+    out = ops.image.elastic_transform(images, seed=4)
+    assert out.shape == images.shape and out.dtype == images.dtype
+    np.testing.assert_array_equal(out, ops.image.elastic_transform(images, seed=4))
+    assert float(out.min()) >= 0.0 and float(out.max()) <= 1.0      # bilinear + reflect
+    assert not np.allclose(out, images)
+    np.testing.assert_allclose(ops.image.elastic_transform(images, alpha=0.0, seed=4), images,
+                               atol=1e-6)
+    gen = grandom.SeedGenerator(1)
+    assert not np.array_equal(ops.image.elastic_transform(images, seed=gen),
+                              ops.image.elastic_transform(images, seed=gen))
+    cf = ops.image.elastic_transform(np.moveaxis(images, -1, 1), seed=4,
+                                     data_format="channels_first")
+    np.testing.assert_allclose(np.moveaxis(np.asarray(cf), 1, -1), out, atol=1e-6)
+    # Keras 3.15 (JAX) draws the x and y displacement from the same key; at alpha=0 both agree
+    np.testing.assert_allclose(k3.ops.image.elastic_transform(images, alpha=0.0, seed=4),
+                               ops.image.elastic_transform(images, alpha=0.0, seed=4), atol=1e-6)
+
+
+def test_rearrange_rejects_bad_patterns():
+    with pytest.raises(ValueError, match="->"):
+        ops.rearrange(X, "a b")
+    with pytest.raises(ValueError, match="left side names 1 axes"):
+        ops.rearrange(X, "a -> a")
+    with pytest.raises(ValueError, match="same axes"):
+        ops.rearrange(X, "a b -> a c")
+    with pytest.raises(ValueError, match="infer"):
+        ops.rearrange(X, "a (b c) -> a b c")

@@ -14,10 +14,8 @@ SUBMODULES = ("numpy", "nn", "linalg", "image")
 
 # names gazelle.ops deliberately lacks (path relative to keras.ops), and why
 SKIPPED = {
-    "rearrange": "einops pattern language; not implemented yet",
-    "image.elastic_transform": "random displacement field; not implemented yet",
-    "image.sobel_edges": "not implemented yet",
-    "image.ssim": "not implemented yet",
+    # all of keras.ops is present today; an entry looks like
+    # "image.ssim": "why gazelle lacks it",
 }
 
 # names present in gazelle but not in the value table below, and where they are tested
@@ -32,6 +30,8 @@ NOT_TABLED = {
     "shape": "test_core_ops.py", "dtype": "test_core_ops.py",
     "empty": "values undefined; shape/dtype in test_core_ops.py",
     "empty_like": "values undefined; shape/dtype in test_core_ops.py",
+    "image.elastic_transform": "random field; test_core_ops.py (Keras 3.15 reuses one key "
+                               "for x and y displacements, gazelle draws two)",
     "eig": "complex, order-free eigenpairs; checked by reconstruction in test_core_ops.py",
     "linalg.eig": "test_core_ops.py",
 }
@@ -436,6 +436,14 @@ CASES = {
     "image.perspective_transform": [
         case(IMG, np.array([[[0, 0], [9, 0], [0, 7], [9, 7]]] * 2, "float32"),
              np.array([[[1, 0], [8, 1], [0, 6], [9, 7]]] * 2, "float32"))],
+    "image.sobel_edges": [case(IMG), case(IMG_CF, data_format="channels_first")],
+    "image.ssim": [case(IMG, IMG[::-1], filter_size=5), case(IMG[0], IMG[1], max_val=2.0,
+                                                               filter_size=3),
+                   case(f32(1, 12, 12, 2, low=0.0, high=1.0), f32(1, 12, 12, 2, low=0.0, high=1.0)),
+                   case(IMG_CF, IMG_CF[::-1], data_format="channels_first", k1=0.02,
+                        filter_size=5)],
+    "rearrange": [case(X3, "a b c -> c (a b)"), case(X3, "a (h w) c -> a h w c", h=1),
+                  case(f32(2, 6, 4), "b (h w) c -> (b c) w h", w=3)],
     "image.scale_and_translate": [
         case(IMG, (2, 5, 6, 3), np.array([0.6, 0.6], "float32"), np.array([0.0, 0.5], "float32"),
              (1, 2), "bilinear")],
@@ -456,7 +464,7 @@ TOLERANCE = {"stft": 1e-4, "istft": 1e-4, "fft": 1e-4, "fft2": 1e-4, "ifft2": 1e
 # ops whose results need concrete values (data-dependent shapes, Python ints) run eagerly;
 # the rest run under one jit per op and side, which compiles far less than op-by-op dispatch
 EAGER = {"bincount", "nonzero", "unique", "where", "bartlett", "blackman", "hamming", "hanning",
-         "kaiser", "ndim", "size", "histogram", "argpartition"}
+         "kaiser", "ndim", "size", "histogram", "argpartition", "rearrange"}
 
 
 def _leaves(out):
