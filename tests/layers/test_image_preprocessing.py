@@ -400,3 +400,20 @@ def test_uint8_images_come_out_float32_like_keras():
         assert ours.dtype == np.float32
         if name in ("RandomRotation", "RandomZoom"):
             _close(ours, getattr(k3.layers, name)(**kwargs)(u, training=True), atol=2e-3)
+
+
+def test_functional_model_with_size_changing_layers_fits_and_round_trips(tmp_path):
+    inputs = keras.Input((12, 14, 3))
+    x = L.Resizing(10, 10)(inputs)
+    x = L.RandomCrop(8, 8, seed=0)(x)
+    x = L.Pipeline([L.RandomFlip(seed=1), L.RandomRotation(0.1, seed=2)])(x)
+    assert x.shape == (None, 8, 8, 3)
+    outputs = L.Dense(1)(L.Flatten()(L.Conv2D(2, 3)(x)))
+    model = keras.Model(inputs, outputs)
+    model.compile("adam", "mse")
+    xs = _images((16, 12, 14, 3)) / 255
+    history = model.fit(xs, np.ones((16, 1), "float32"), epochs=2, verbose=0)
+    assert np.all(np.isfinite(history.history["loss"]))
+    model.save(tmp_path / "f.keras")
+    loaded = keras.models.load_model(tmp_path / "f.keras")
+    _close(loaded.predict(xs, verbose=0), model.predict(xs, verbose=0), atol=1e-6)
