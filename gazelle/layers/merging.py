@@ -9,6 +9,7 @@ import functools
 
 import jax.numpy as jnp
 
+from gazelle.core import masks
 from gazelle.layers.layer import Layer
 
 
@@ -83,6 +84,32 @@ class Merge(Layer):
         return super().compute_output_shape(input_shape)
 
 
+def _expand_mask(mask, x):
+    return jnp.broadcast_to(jnp.expand_dims(jnp.asarray(mask, bool), -1), x.shape)
+
+
+def _masked_reduce(op, inputs):
+    """`op` over inputs where a masked entry never wins: it takes the other side's value
+    (Keras 3's Maximum/Minimum); the output mask is the OR when every input has one."""
+    output, output_mask = None, None
+    for x in inputs:
+        m = masks.get_keras_mask(x)
+        m = None if m is None else _expand_mask(m, x)
+        if output is None:
+            output, output_mask = x, m
+            continue
+        if m is not None:
+            x = jnp.where(m, x, output)
+        if output_mask is not None:
+            output = jnp.where(output_mask, output, x)
+        output_mask = None if m is None or output_mask is None else jnp.logical_or(
+            output_mask, m)
+        output = op(output, x)
+    if output_mask is not None:
+        masks.set_keras_mask(output, jnp.any(output_mask, axis=-1))
+    return output
+
+
 class Add(Merge):
     """Adds a list of inputs elementwise (all of the same shape, or broadcastable).
 
@@ -118,7 +145,21 @@ class Multiply(Merge):
     """
 
     def _merge_function(self, inputs):
-        return functools.reduce(jnp.multiply, inputs)
+        found = [masks.get_keras_mask(x) for x in inputs]
+        if all(m is None for m in found):
+            return functools.reduce(jnp.multiply, inputs)
+        # Masked entries count as 1 (Keras 3); where no input is valid the product is 0.
+        output, any_valid = None, None
+        for x, m in zip(inputs, found):
+            if m is not None:
+                m = _expand_mask(m, x)
+                x = jnp.where(m, x, jnp.ones_like(x))
+                any_valid = m if any_valid is None else jnp.logical_or(any_valid, m)
+            output = x if output is None else output * x
+        if all(m is not None for m in found):
+            output = jnp.where(any_valid, output, jnp.zeros_like(output))
+            masks.set_keras_mask(output, jnp.any(any_valid, axis=-1))
+        return output
 
 
 class Average(Merge):
@@ -142,7 +183,7 @@ class Maximum(Merge):
     """
 
     def _merge_function(self, inputs):
-        return functools.reduce(jnp.maximum, inputs)
+        return _masked_reduce(jnp.maximum, inputs)
 
 
 class Minimum(Merge):
@@ -154,7 +195,7 @@ class Minimum(Merge):
     """
 
     def _merge_function(self, inputs):
-        return functools.reduce(jnp.minimum, inputs)
+        return _masked_reduce(jnp.minimum, inputs)
 
 
 class Concatenate(Merge):

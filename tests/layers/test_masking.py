@@ -283,3 +283,23 @@ def test_companion_masks_fill_like_keras():
     given = np.ones_like(ids_q, bool)
     Attend()(q, v, given)                                   # passed positionally: kept
     assert seen["query_mask"] is given
+
+
+@pytest.mark.parametrize("merge", ["Multiply", "Maximum", "Minimum", "Average"])
+def test_merge_values_with_masks_match_keras(merge):
+    ids_a, ids_b = _ids(), _ids(seed=4)
+    ids_b[3, :2] = 0
+
+    def build(lib, both_masked):
+        a, b = lib.Input((6,), dtype="int32"), lib.Input((6,), dtype="int32")
+        ea = lib.layers.Embedding(9, 3, mask_zero=True)(a)
+        eb = lib.layers.Embedding(9, 3, mask_zero=both_masked)(b)
+        merged = getattr(lib.layers, merge)()([ea, eb])
+        return lib.Model([a, b], [merged, lib.layers.GlobalAveragePooling1D()(merged)])
+
+    for both_masked in (True, False):
+        ours, theirs = build(keras, both_masked), build(k3, both_masked)
+        _copy(ours, theirs)
+        for got, want in zip(ours([ids_a, ids_b]), theirs([ids_a, ids_b])):
+            np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=RTOL,
+                                       atol=ATOL)
