@@ -120,13 +120,19 @@ X3 = f32(2, 3, 4)
 XI = i32(3, 4)
 XB = boolean(3, 4)
 
-UNARY_ANY = [case(X), case(f32(5)), case(XI), case(np.float32(1.5))]
+X16 = X.astype("float16")
+XI8 = XI.astype("int8")
+XU8 = i32(3, 4, low=0, high=200).astype("uint8")
+
+UNARY_ANY = [case(X), case(f32(5)), case(XI), case(np.float32(1.5)), case(X16), case(XI8)]
 UNARY_FLOAT = UNARY_ANY + [case(XB)]
 ACTIVATION = [case(X), case(f32(5)), case(np.float32(1.5)), case(X3)]
-POSITIVE = [case(pos(3, 4)), case(i32(3, 4, low=1, high=9)), case(pos(2, 3, 2))]
+POSITIVE = [case(pos(3, 4)), case(i32(3, 4, low=1, high=9)), case(pos(2, 3, 2)),
+            case(pos(4).astype("float16")), case(XU8 + 1)]
 UNIT = [case(unit(3, 4)), case(unit(6))]
 BINARY = [case(X, f32(4)), case(X, f32(3, 4)), case(XI, i32(3, 4)), case(X, 2.0),
-          case(XI, 3), case(XI, f32(3, 4))]
+          case(XI, 3), case(XI, f32(3, 4)), case(X16, X), case(XI8, XU8), case(XI8, 2.5),
+          case(X16, XI), case(XB, XI8)]
 BINARY_POS = [case(pos(3, 4), pos(4)), case(pos(3, 4), 2.0), case(i32(3, 4, low=1, high=9), 2)]
 BITWISE = [case(i32(3, 4, low=0, high=64), i32(3, 4, low=0, high=64)),
            case(i32(5, low=0, high=64), 3)]
@@ -134,7 +140,8 @@ SHIFTS = [case(i32(3, 4, low=0, high=64), i32(3, 4, low=0, high=5)),
           case(i32(5, low=0, high=64), 2)]
 LOGICAL = [case(XB, boolean(3, 4)), case(X, XI), case(XB, True)]
 REDUCE = [case(X3), case(X3, axis=1), case(X3, axis=(0, 2), keepdims=True),
-          case(X3, axis=-1, keepdims=True), case(XI, axis=0), case(XB, axis=1)]
+          case(X3, axis=-1, keepdims=True), case(XI, axis=0), case(XB, axis=1),
+          case(X16, axis=[0, 1]), case(XI8), case(XU8, axis=1)]
 REDUCE_FLOAT = [c for c in REDUCE if c[0][0].dtype != bool]
 NAN_X = np.where(X3 > 1.0, np.nan, X3).astype("float32")
 NAN_REDUCE = [case(NAN_X), case(NAN_X, axis=1), case(NAN_X, axis=(0, 2), keepdims=True)]
