@@ -165,7 +165,7 @@ class PReLU(Layer):
         return tuple(input_shape)
 
     def get_config(self):
-        from gazelle.saving.serialization import serialize_keras_object as ser
+        from gazelle.core.serialization import serialize_keras_object as ser
         return {**super().get_config(),
                 "alpha_initializer": initializers.serialize(self.alpha_initializer),
                 "alpha_regularizer": ser(self.alpha_regularizer),

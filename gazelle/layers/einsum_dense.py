@@ -230,7 +230,7 @@ class EinsumDense(Layer):
         return tuple(out)
 
     def get_config(self):
-        from gazelle.saving.serialization import serialize_keras_object as ser
+        from gazelle.core.serialization import serialize_keras_object as ser
         return {**super().get_config(), "output_shape": self.partial_output_shape,
                 "equation": self.equation,
                 "activation": activations.serialize(self.activation),

@@ -203,7 +203,7 @@ class GroupNormalization(Layer):
         return tuple(input_shape)
 
     def get_config(self):
-        from gazelle.saving.serialization import serialize_keras_object as ser
+        from gazelle.core.serialization import serialize_keras_object as ser
         return {**super().get_config(), "groups": self.groups, "axis": self.axis,
                 "epsilon": self.epsilon, "center": self.center, "scale": self.scale,
                 "beta_initializer": initializers.serialize(self.beta_initializer),
@@ -324,13 +324,13 @@ class SpectralNormalization(Layer):
         return self.layer.compute_output_shape(input_shape)
 
     def get_config(self):
-        from gazelle.saving.serialization import serialize_keras_object
+        from gazelle.core.serialization import serialize_keras_object
         return {**super().get_config(), "layer": serialize_keras_object(self.layer),
                 "power_iterations": self.power_iterations}
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from gazelle.saving.serialization import deserialize_keras_object
+        from gazelle.core.serialization import deserialize_keras_object
         config = dict(config)
         if not isinstance(config.get("layer"), Layer):
             config["layer"] = deserialize_keras_object(config["layer"],

@@ -215,7 +215,7 @@ class GroupedQueryAttention(MultiInputLayer):
         return query_shape
 
     def get_config(self):
-        from gazelle.saving.serialization import serialize_keras_object as ser
+        from gazelle.core.serialization import serialize_keras_object as ser
         return {**super().get_config(), "head_dim": self.head_dim,
                 "num_query_heads": self.num_query_heads,
                 "num_key_value_heads": self.num_key_value_heads,

@@ -406,7 +406,7 @@ class MultiHeadAttention(MultiInputLayer):
         return query_shape
 
     def get_config(self):
-        from gazelle.saving.serialization import serialize_keras_object as ser
+        from gazelle.core.serialization import serialize_keras_object as ser
         return {**super().get_config(), "num_heads": self._num_heads,
                 "key_dim": self._key_dim, "value_dim": self._value_dim,
                 "dropout": self._dropout, "use_bias": self._use_bias,
