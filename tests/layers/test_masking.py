@@ -197,8 +197,6 @@ def test_masked_keras_model_loads_with_same_predictions(tmp_path):
                                rtol=RTOL, atol=ATOL)
 
 
-@pytest.mark.xfail(strict=True, reason="saving.model_config.serialize_layer drops "
-                   "Embedding's `input_dim` inside a model (it is in _INPUT_SHAPE_ARGS)")
 def test_masked_model_saves_and_loads(tmp_path):
     ids = _ids()
     model = _sequential(keras, "GRU")
