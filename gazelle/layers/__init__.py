@@ -106,6 +106,7 @@ from gazelle.layers.preprocessing import RandomGaussianBlur as RandomGaussianBlu
 from gazelle.layers.preprocessing import RandomGrayscale as RandomGrayscale
 from gazelle.layers.preprocessing import RandomHue as RandomHue
 from gazelle.layers.preprocessing import RandomInvert as RandomInvert
+from gazelle.layers.preprocessing import RandomPerspective as RandomPerspective
 from gazelle.layers.preprocessing import RandomPosterization as RandomPosterization
 from gazelle.layers.preprocessing import RandomRotation as RandomRotation
 from gazelle.layers.preprocessing import RandomSaturation as RandomSaturation

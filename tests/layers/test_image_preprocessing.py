@@ -417,3 +417,32 @@ def test_functional_model_with_size_changing_layers_fits_and_round_trips(tmp_pat
     model.save(tmp_path / "f.keras")
     loaded = keras.models.load_model(tmp_path / "f.keras")
     _close(loaded.predict(xs, verbose=0), model.predict(xs, verbose=0), atol=1e-6)
+
+
+@pytest.mark.parametrize("interpolation", ["bilinear", "nearest"])
+def test_perspective_matches_keras_for_given_corners(interpolation):
+    from gazelle.layers.preprocessing.image.affine import homography
+    x = _images((3, 9, 11, 3))
+    corners = np.array([[[0, 0], [10, 0], [0, 8], [10, 8]]], "float32").repeat(3, axis=0)
+    end = corners + corners * np.random.default_rng(0).uniform(-0.3, 0.3, (3, 4, 2))
+    end = end.astype("float32")
+    apply = np.array([True, False, True])
+    ours = L.RandomPerspective(interpolation=interpolation, fill_value=3.0).transform_images(
+        x, (apply, homography(corners, end)), True)
+    theirs = k3.layers.RandomPerspective(interpolation=interpolation, fill_value=3.0)
+    theirs = theirs.transform_images(x, {"apply_perspective": apply, "start_points": corners,
+                                         "end_points": end, "input_shape": x.shape})
+    _close(ours, theirs, atol=2e-3)
+
+
+def test_perspective_identities_and_config():
+    x = _images()
+    _close(L.RandomPerspective(scale=0.0)(x), x, atol=1e-3)
+    _close(L.RandomPerspective(factor=0.0)(x), x, atol=0)
+    layer = L.RandomPerspective(0.5, scale=0.2, seed=0)
+    np.testing.assert_array_equal(layer(x, training=False), x)
+    assert not np.allclose(np.asarray(L.RandomPerspective(seed=1)(x)), x)
+    assert set(layer.get_config()) == set(k3.layers.RandomPerspective().get_config())
+    assert L.RandomPerspective.from_config(layer.get_config()).get_config() == layer.get_config()
+    with pytest.raises(ValueError, match="scale"):
+        L.RandomPerspective(scale=1.5)

@@ -18,6 +18,7 @@ from gazelle.layers.preprocessing.image import RandomGaussianBlur as RandomGauss
 from gazelle.layers.preprocessing.image import RandomGrayscale as RandomGrayscale
 from gazelle.layers.preprocessing.image import RandomHue as RandomHue
 from gazelle.layers.preprocessing.image import RandomInvert as RandomInvert
+from gazelle.layers.preprocessing.image import RandomPerspective as RandomPerspective
 from gazelle.layers.preprocessing.image import RandomPosterization as RandomPosterization
 from gazelle.layers.preprocessing.image import RandomRotation as RandomRotation
 from gazelle.layers.preprocessing.image import RandomSaturation as RandomSaturation

@@ -17,6 +17,7 @@ from gazelle.layers.preprocessing.image.color import RandomSaturation as RandomS
 from gazelle.layers.preprocessing.image.color import RandomSharpness as RandomSharpness
 from gazelle.layers.preprocessing.image.color import Solarization as Solarization
 from gazelle.layers.preprocessing.image.geometric import RandomFlip as RandomFlip
+from gazelle.layers.preprocessing.image.geometric import RandomPerspective as RandomPerspective
 from gazelle.layers.preprocessing.image.geometric import RandomRotation as RandomRotation
 from gazelle.layers.preprocessing.image.geometric import RandomShear as RandomShear
 from gazelle.layers.preprocessing.image.geometric import RandomTranslation as RandomTranslation

@@ -158,3 +158,21 @@ def affine_matrix(angle, translate_x, translate_y, scale, shear_x, shear_y, heig
     b2 = translate_y + cy - cx * b0 - cy * b1
     zeros = jnp.zeros_like(a0)
     return jnp.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=1)
+
+
+def homography(start_points, end_points):
+    """The `(batch, 8)` projective transforms that map `end_points` onto `start_points`.
+
+    Each of `start_points` and `end_points` is `(batch, 4, 2)` (x, y) corners; the
+    transform sends output pixels at the end points to input points at the start points,
+    so `affine_transform` with it moves the start corners to the end corners.
+    """
+    sx, sy = start_points[..., 0], start_points[..., 1]
+    ex, ey = end_points[..., 0], end_points[..., 1]
+    zeros, ones = jnp.zeros_like(ex), jnp.ones_like(ex)
+    # x_in (c0 ex + c1 ey + 1) = a0 ex + a1 ey + a2, and the same for y: 8 linear equations.
+    rows_x = jnp.stack([ex, ey, ones, zeros, zeros, zeros, -sx * ex, -sx * ey], axis=-1)
+    rows_y = jnp.stack([zeros, zeros, zeros, ex, ey, ones, -sy * ex, -sy * ey], axis=-1)
+    system = jnp.concatenate([rows_x, rows_y], axis=1)
+    target = jnp.concatenate([sx, sy], axis=1)
+    return jnp.linalg.solve(system, target[..., None])[..., 0]

@@ -1,7 +1,7 @@
 """Geometric augmentation: RandomFlip, RandomRotation, RandomZoom, RandomTranslation,
-RandomShear. [L2: jax, random]
+RandomShear, RandomPerspective. [L2: jax, random]
 
-All but RandomFlip build one affine transform per image and hand it to the shared
+All but RandomFlip build one affine (or projective) transform per image and hand it to the shared
 kernel `affine.affine_transform`; segmentation masks get the same transform with
 nearest-neighbour sampling.
 """
@@ -283,3 +283,59 @@ class RandomShear(_AffineLayer):
 
     def get_config(self):
         return {**super().get_config(), "x_factor": self.x_factor, "y_factor": self.y_factor}
+
+
+class RandomPerspective(_AffineLayer):
+    """Applies a random perspective warp to images during training.
+
+    The four corners of an image move by up to `scale / 2` of their coordinates (each
+    x and y independently), and the image is warped onto them; areas left uncovered are
+    filled with `fill_value`. Each image is warped with a probability drawn from
+    `factor`, as in Keras.
+
+    Args:
+        factor: a float f in `[0, 1]` (meaning `(0, f)`) or a pair: the range of the
+            per-image probability of a warp (default 1.0).
+        scale: float in `[0, 1]`, the strength of the warp (default 1.0).
+        interpolation: `"bilinear"` (default) or `"nearest"`.
+        fill_value: float, the value of uncovered areas (default 0.0).
+        seed: optional int, the random seed.
+        data_format: `"channels_last"` or `"channels_first"`; default
+            `keras.config.image_data_format()`.
+
+    ```python
+    keras.layers.RandomPerspective(factor=0.5, scale=0.3)
+    ```
+    """
+
+    def __init__(self, factor=1.0, scale=1.0, interpolation="bilinear", fill_value=0.0,
+                 seed=None, data_format=None, **kwargs):
+        super().__init__("constant", interpolation, seed, fill_value, data_format, **kwargs)
+        name = type(self).__name__
+        self.factor = parse_factor(name, factor, (0.0, 1.0))
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0 <= scale <= 1:
+            raise ValueError(f"{name}: `scale` must be a number in [0, 1]. "
+                             f"Received: scale={scale!r}")
+        self.scale = scale
+
+    def _transforms(self, key, batch, height, width):
+        key_p, key_u, key_corners = jax.random.split(key, 3)
+        p = _uniform(key_p, (batch,), self.factor)
+        apply = jax.random.uniform(key_u, (batch,)) < p
+        shifts = _uniform(key_corners, (batch, 4, 2), (-0.5 * self.scale, 0.5 * self.scale))
+        corners = jnp.array([[0.0, 0.0], [width - 1.0, 0.0], [0.0, height - 1.0],
+                             [width - 1.0, height - 1.0]])
+        start = jnp.broadcast_to(corners, (batch, 4, 2))
+        return apply, affine.homography(start, start + start * shifts)
+
+    def transform_images(self, images, transformation, training, interpolation=None):
+        if transformation is None:
+            return images
+        apply, transforms = transformation
+        warped = super().transform_images(images, transforms, training, interpolation)
+        return jnp.where(apply[:, None, None, None], warped, images)
+
+    def get_config(self):
+        config = super().get_config()
+        del config["fill_mode"]
+        return {**config, "factor": self.factor, "scale": self.scale}
