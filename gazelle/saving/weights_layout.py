@@ -57,27 +57,33 @@ def _children(layer):
             yield attr, value
 
 
-def _walk(obj, path, visited, out):
+def _walk(root, path, visited, out):
+    """Pre-order walk of layers and containers, without recursion (nesting depth is free)."""
     from gazelle.layers.layer import Layer
-    if isinstance(obj, Layer):
-        if id(obj) in visited:
-            return
-        visited.add(id(obj))
-        out.append((path, obj, own_variables(obj)))
-        for attr, child in _children(obj):
-            _walk(child, f"{path}/{attr}" if path else attr, visited, out)
-    elif isinstance(obj, (list, tuple, dict)):
-        used = {}
-        for item in (obj.values() if isinstance(obj, dict) else obj):
-            if isinstance(item, Layer):
-                base = keras_snake(type(item).__name__)
-            elif isinstance(item, (list, tuple, dict)):
-                base = "container"
-            else:
+    stack = [(root, path)]
+    while stack:
+        obj, path = stack.pop()
+        children = []
+        if isinstance(obj, Layer):
+            if id(obj) in visited:
                 continue
-            used[base] = used.get(base, -1) + 1
-            name = base if used[base] == 0 else f"{base}_{used[base]}"
-            _walk(item, f"{path}/{name}" if path else name, visited, out)
+            visited.add(id(obj))
+            out.append((path, obj, own_variables(obj)))
+            children = [(child, f"{path}/{attr}" if path else attr)
+                        for attr, child in _children(obj)]
+        elif isinstance(obj, (list, tuple, dict)):
+            used = {}
+            for item in (obj.values() if isinstance(obj, dict) else obj):
+                if isinstance(item, Layer):
+                    base = keras_snake(type(item).__name__)
+                elif isinstance(item, (list, tuple, dict)):
+                    base = "container"
+                else:
+                    continue
+                used[base] = used.get(base, -1) + 1
+                name = base if used[base] == 0 else f"{base}_{used[base]}"
+                children.append((item, f"{path}/{name}" if path else name))
+        stack.extend(reversed(children))
 
 
 def saveables(model, include_optimizer=True):
