@@ -50,8 +50,7 @@ def _class_batches(weighted, n=3, b=10, c=4, seed=0, multi_hot=False):
 
 
 @pytest.mark.parametrize("average", [None, "micro", "macro", "weighted"])
-@pytest.mark.parametrize("threshold", [None, 0.4])
-@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("threshold,weighted", [(None, True), (0.4, False), (0.4, True)])
 def test_f1_and_fbeta_match_keras(average, threshold, weighted):
     batches = _class_batches(weighted, multi_hot=threshold is not None)
     _compare(metrics.F1Score(average=average, threshold=threshold),
