@@ -82,9 +82,16 @@ class ImageLayer(Layer):
         self.data_format = _data_format(data_format, type(self).__name__)
 
     # -- hooks for subclasses (batched, channels-last) ---------------------------------
-    def get_transformation(self, images, training):
-        """The random draw for this call (a pytree of arrays), or None."""
+    def _draw(self, key, images):
+        """This call's random parameters (a pytree of arrays) drawn from `key`, or None."""
         return None
+
+    def get_transformation(self, images, training):
+        """The draw for this call: from the layer's SeedGenerator, in training only."""
+        generator = getattr(self, "seed_generator", None)
+        if not training or generator is None:
+            return None
+        return self._draw(generator.next(), images)
 
     def transform_images(self, images, transformation, training):
         return images

@@ -79,9 +79,6 @@ class _RandomColorLayer(ImageLayer):
         """This call's random parameters, drawn from `key`."""
         raise NotImplementedError
 
-    def get_transformation(self, images, training):
-        return self._draw(self.seed_generator.next(), images) if training else None
-
     def _clip(self, images):
         return jnp.clip(images, self.value_range[0], self.value_range[1])
 
@@ -191,11 +188,8 @@ class RandomGrayscale(ImageLayer):
         self.seed = seed
         self.seed_generator = SeedGenerator(seed)
 
-    def get_transformation(self, images, training):
-        if not training:
-            return None
-        u = jax.random.uniform(self.seed_generator.next(), (images.shape[0], 1, 1, 1))
-        return u < self.factor
+    def _draw(self, key, images):
+        return jax.random.uniform(key, (images.shape[0], 1, 1, 1)) < self.factor
 
     def transform_images(self, images, apply, training):
         if apply is None:
@@ -277,10 +271,8 @@ class Solarization(ImageLayer):
         self.seed = seed
         self.seed_generator = SeedGenerator(seed)
 
-    def get_transformation(self, images, training):
-        if not training:
-            return None
-        key_a, key_t = jax.random.split(self.seed_generator.next())
+    def _draw(self, key, images):
+        key_a, key_t = jax.random.split(key)
         (a0, a1), (t0, t1) = self.addition_factor, self.threshold_factor
         return (_per_image_uniform(key_a, images, (a0 * 255.0, a1 * 255.0)),
                 _per_image_uniform(key_t, images, (t0 * 255.0, t1 * 255.0)))
@@ -619,10 +611,8 @@ class RandomColorJitter(ImageLayer):
         self._parts = [p for p in (self.random_brightness, self.random_contrast,
                                    self.random_saturation, self.random_hue) if p is not None]
 
-    def get_transformation(self, images, training):
-        if not training or not self._parts:
-            return None
-        return jax.random.split(self.seed_generator.next(), len(self._parts))
+    def _draw(self, key, images):
+        return jax.random.split(key, len(self._parts)) if self._parts else None
 
     def transform_images(self, images, keys, training):
         if keys is None:

@@ -47,11 +47,8 @@ class RandomFlip(ImageLayer):
         self.seed = seed
         self.seed_generator = SeedGenerator(seed)
 
-    def get_transformation(self, images, training):
-        if not training:
-            return None
-        u = jax.random.uniform(self.seed_generator.next(), (images.shape[0], 1, 1, 1))
-        return u <= 0.5
+    def _draw(self, key, images):
+        return jax.random.uniform(key, (images.shape[0], 1, 1, 1)) <= 0.5
 
     def transform_images(self, images, flips, training, interpolation=None):
         if flips is None:
@@ -86,11 +83,9 @@ class _AffineLayer(ImageLayer):
         """The `(batch, 8)` transforms for this call."""
         raise NotImplementedError
 
-    def get_transformation(self, images, training):
-        if not training:
-            return None
+    def _draw(self, key, images):
         batch, height, width, _ = images.shape
-        return self._transforms(self.seed_generator.next(), batch, height, width)
+        return self._transforms(key, batch, height, width)
 
     def transform_images(self, images, transforms, training, interpolation=None):
         if transforms is None:

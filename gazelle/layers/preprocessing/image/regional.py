@@ -72,12 +72,9 @@ class RandomErasing(ImageLayer):
         self.seed = seed
         self.seed_generator = SeedGenerator(seed)
 
-    def get_transformation(self, images, training):
-        if not training:
-            return None
+    def _draw(self, key, images):
         batch, height, width, _ = images.shape
-        key_size, key_box, key_p, key_u, key_fill = jax.random.split(
-            self.seed_generator.next(), 5)
+        key_size, key_box, key_p, key_u, key_fill = jax.random.split(key, 5)
         ratios = jnp.sqrt(jax.random.uniform(key_size, (batch, 2), minval=self.scale[0],
                                              maxval=self.scale[1]))
         masks, _ = _box_masks(key_box, batch, height, width, ratios[:, 0], ratios[:, 1])
@@ -163,10 +160,8 @@ class RandomGaussianBlur(ImageLayer):
         self.seed = seed
         self.seed_generator = SeedGenerator(seed)
 
-    def get_transformation(self, images, training):
-        if not training:
-            return None
-        key_p, key_u, key_s = jax.random.split(self.seed_generator.next(), 3)
+    def _draw(self, key, images):
+        key_p, key_u, key_s = jax.random.split(key, 3)
         batch = images.shape[0]
         p = jax.random.uniform(key_p, (batch,), minval=self.factor[0], maxval=self.factor[1])
         apply = jax.random.uniform(key_u, (batch,)) < p
@@ -218,10 +213,8 @@ class MixUp(ImageLayer):
         self.seed = seed
         self.seed_generator = SeedGenerator(seed)
 
-    def get_transformation(self, images, training):
-        if not training:
-            return None
-        key_perm, key_w = jax.random.split(self.seed_generator.next())
+    def _draw(self, key, images):
+        key_perm, key_w = jax.random.split(key)
         batch = images.shape[0]
         order = jax.random.permutation(key_perm, batch)
         weight = jax.random.beta(key_w, self.alpha, self.alpha, (batch,))
@@ -270,11 +263,9 @@ class CutMix(ImageLayer):
             return inputs
         return super().call(inputs, training=training)
 
-    def get_transformation(self, images, training):
-        if not training:
-            return None
+    def _draw(self, key, images):
         batch, height, width, _ = images.shape
-        key_a, key_w, key_box, key_perm = jax.random.split(self.seed_generator.next(), 4)
+        key_a, key_w, key_box, key_perm = jax.random.split(key, 4)
         alpha = jax.random.uniform(key_a, (), minval=self.factor[0],
                                    maxval=self.factor[1]) + 1e-6
         weight = jax.random.beta(key_w, alpha, alpha, (batch,))

@@ -202,11 +202,11 @@ class RandomCrop(_SizeLayer):
         self.seed = seed
         self.seed_generator = SeedGenerator(seed)
 
-    def get_transformation(self, images, training):
+    def _draw(self, key, images):
         _, in_h, in_w, _ = images.shape
-        if not (training and in_h > self.height and in_w > self.width):
+        if not (in_h > self.height and in_w > self.width):
             return None
-        key_h, key_w = jax.random.split(self.seed_generator.next())
+        key_h, key_w = jax.random.split(key)
         top = jax.random.randint(key_h, (), 0, in_h - self.height + 1)
         left = jax.random.randint(key_w, (), 0, in_w - self.width + 1)
         return top, left
