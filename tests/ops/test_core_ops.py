@@ -229,3 +229,23 @@ def test_rearrange_rejects_bad_patterns():
         ops.rearrange(X, "a b -> a c")
     with pytest.raises(ValueError, match="infer"):
         ops.rearrange(X, "a (b c) -> a b c")
+
+
+def test_affine_transform_follows_the_documented_projective_formula():
+    # Keras documents x' = (a0 x + a1 y + a2) / k, y' = (b0 x + b1 y + b2) / k with
+    # k = c0 x + c1 y + 1; its JAX backend (3.15) applies c0, c1 to the channel index instead,
+    # so gazelle is checked against the formula itself (nearest neighbour, constant fill).
+    rng = np.random.default_rng(5)
+    image = rng.uniform(size=(9, 11, 2)).astype("float32")
+    t = np.array([1.1, 0.2, -0.4, -0.1, 0.9, 1.0, 0.01, -0.02], "float32")
+    out = np.asarray(ops.image.affine_transform(image, t, interpolation="nearest",
+                                                fill_value=-1.0))
+    expected = np.full_like(image, -1.0)
+    for y in range(9):
+        for x in range(11):
+            k = t[6] * x + t[7] * y + 1
+            xi = int(np.round((t[0] * x + t[1] * y + t[2]) / k))
+            yi = int(np.round((t[3] * x + t[4] * y + t[5]) / k))
+            if 0 <= xi < 11 and 0 <= yi < 9:
+                expected[y, x] = image[yi, xi]
+    np.testing.assert_allclose(out, expected)
