@@ -13,7 +13,7 @@ import jax.numpy as jnp
 
 from gazelle import config
 from gazelle import losses
-from gazelle.core import naming
+from gazelle.core import masks, naming
 from gazelle.core.variables import StatelessScope, Variable
 
 
@@ -301,8 +301,18 @@ class MeanMetricWrapper(Mean):
             y_true: Ground truth values.
             y_pred: The predicted values.
             sample_weight: Optional per-sample weights. Defaults to `None`.
+
+        A mask attached to `y_pred` (Keras 3's `_keras_mask`) weighs its False entries 0.
         """
+        mask = masks.get_keras_mask(y_pred)
         values = self._fn(y_true, y_pred, **self._fn_kwargs)
+        if mask is not None:
+            weight = jnp.asarray(mask, self.dtype)
+            if sample_weight is not None:
+                weight, sample_weight = losses.squeeze_or_expand_to_same_rank(
+                    weight, jnp.asarray(sample_weight, self.dtype))
+                weight = weight * sample_weight
+            sample_weight = weight
         super().update_state(values, sample_weight=sample_weight)
 
     def get_config(self):

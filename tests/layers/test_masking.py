@@ -248,10 +248,11 @@ def test_loss_ignores_masked_steps_as_keras():
     ours, theirs = _tagger(keras), _tagger(k3)
     _copy(ours, theirs)
     for model in (ours, theirs):
-        model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
-    expected = theirs.evaluate(ids, labels, verbose=0)
+        model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+    expected = theirs.evaluate(ids, labels, verbose=0)      # [loss, accuracy]
     np.testing.assert_allclose(ours.evaluate(ids, labels, verbose=0), expected, rtol=1e-5)
-    # the targets at padded steps do not matter
+    # the targets at padded steps do not matter, for the loss or the metric
     other = np.where(ids == 0, (labels + 1) % 3, labels)
     np.testing.assert_allclose(ours.evaluate(ids, other, verbose=0), expected, rtol=1e-5)
     # and one training step moves the weights as Keras's does
