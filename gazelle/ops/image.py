@@ -12,6 +12,7 @@ ops.image.resize(ops.ones((2, 8, 8, 3)), (4, 4), interpolation="bilinear").shape
 import jax
 import jax.numpy as jnp
 
+from gazelle.ops import core as _core
 from gazelle.ops import nn as _nn
 from gazelle.ops._common import data_format_arg as _data_format
 from gazelle.ops._common import tensor as _t
@@ -57,8 +58,8 @@ def resize(images, size, interpolation="bilinear", antialias=False, crop_to_aspe
         raise ValueError(f"resize: only fill_mode='constant' is supported, received {fill_mode!r}.")
     if crop_to_aspect_ratio and pad_to_aspect_ratio:
         raise ValueError("resize: pass only one of crop_to_aspect_ratio and pad_to_aspect_ratio.")
-    if len(size) != 2:
-        raise ValueError(f"resize: `size` must be (height, width), received {size}.")
+    if len(size) != 2 or size[0] <= 0 or size[1] <= 0:
+        raise ValueError(f"resize: `size` must be a positive (height, width), received {size}.")
     th, tw = size
     ha, wa = _hw_axes(images, data_format)
     h, w = images.shape[ha], images.shape[wa]
@@ -79,7 +80,12 @@ def resize(images, size, interpolation="bilinear", antialias=False, crop_to_aspe
         images = jnp.pad(images, pads, constant_values=fill_value)
     shape = list(images.shape)
     shape[ha], shape[wa] = th, tw
-    return jax.image.resize(images, tuple(shape), method=interpolation, antialias=antialias)
+    out = jax.image.resize(images, tuple(shape), method=interpolation, antialias=antialias)
+    if out.dtype == images.dtype:
+        return out
+    if jnp.issubdtype(images.dtype, jnp.integer):      # ints come back rounded and clipped
+        out = jnp.round(out)
+    return _core.saturate_cast(out, images.dtype)
 
 
 def map_coordinates(inputs, coordinates, order, fill_mode="constant", fill_value=0):

@@ -418,7 +418,9 @@ CASES = {
                      case(IMG, (5, 5), interpolation="bicubic", antialias=True),
                      case(IMG, (6, 6), crop_to_aspect_ratio=True),
                      case(IMG, (6, 6), pad_to_aspect_ratio=True, fill_value=0.5),
-                     case(IMG_CF[0], (4, 4), interpolation="lanczos3", data_format="channels_first")],
+                     case(IMG_CF[0], (4, 4), interpolation="lanczos3", data_format="channels_first"),
+                     case((IMG * 255).astype("uint8"), (5, 7)),
+                     case((IMG * 255).astype("uint8"), (12, 12), interpolation="bicubic")],
     "image.affine_transform": [
         case(IMG, np.array([[1.0, 0.1, -1.0, 0.05, 0.9, 2.0, 0.0, 0.0]] * 2, "float32")),
         case(IMG, np.array([[1.0, 0.0, 1.5, 0.0, 1.0, -0.5, 0.0, 0.0]] * 2, "float32"),
