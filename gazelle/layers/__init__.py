@@ -95,6 +95,7 @@ from gazelle.layers.preprocessing import Equalization as Equalization
 from gazelle.layers.preprocessing import MixUp as MixUp
 from gazelle.layers.preprocessing import Normalization as Normalization
 from gazelle.layers.preprocessing import Pipeline as Pipeline
+from gazelle.layers.preprocessing import RandAugment as RandAugment
 from gazelle.layers.preprocessing import RandomBrightness as RandomBrightness
 from gazelle.layers.preprocessing import RandomColorDegeneration as RandomColorDegeneration
 from gazelle.layers.preprocessing import RandomColorJitter as RandomColorJitter

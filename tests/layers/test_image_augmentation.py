@@ -4,6 +4,7 @@ The random draws cannot match Keras's (a different SeedGenerator), so each layer
 transform is compared with Keras's own `transform_images` given the same parameters;
 the draws themselves are checked by their ranges and rates, factor 0 (or probability 0)
 by the identity, and inference by the identity."""
+import jax
 import keras as k3
 import numpy as np
 import pytest
@@ -291,3 +292,40 @@ def test_pipeline_of_augmentations_trains_in_fit():
     model.compile("adam", "sparse_categorical_crossentropy")
     losses = model.fit(x, y, batch_size=16, epochs=4, verbose=0).history["loss"]
     assert np.all(np.isfinite(losses)) and losses[-1] < losses[0]
+
+
+# -- RandAugment ----------------------------------------------------------------------------
+def test_rand_augment_runs_the_drawn_operations_with_their_own_draws():
+    x = _images((2, 8, 8, 3))
+    layer = L.RandAugment(num_ops=2, factor=0.3, seed=0)
+    keys = jax.random.split(jax.random.key(1), 2)
+    ops = layer._ops()
+    for i, j in [(0, 3), (2, 9), (10, 5), (7, 8)]:
+        out = layer.transform_images(x, (np.array([i, j]), keys), True)
+        expected = x
+        for layer_op, key in ((ops[i], keys[0]), (ops[j], keys[1])):
+            expected = layer_op.transform_images(expected, layer_op._draw(key, expected), True)
+        _close(out, expected, atol=1e-3)
+    # The sublayers are Keras's, with Keras's strengths for factor (0, 0.3).
+    theirs = k3.layers.RandAugment(num_ops=2, factor=0.3)
+    for name in L.RandAugment._AUGMENT_LAYERS:
+        a, b = getattr(layer, name).get_config(), getattr(theirs, name).get_config()
+        for key in ("factor", "x_factor", "height_factor", "value_range", "addition_factor"):
+            if key in b:
+                assert np.allclose(np.ravel(a[key]), np.ravel(b[key])), (name, key)
+
+
+def test_rand_augment_draws_ops_uniformly_is_identity_at_inference_and_round_trips():
+    x = _images((4, 8, 8, 3))
+    layer = L.RandAugment(seed=0)
+    ops = np.concatenate([np.asarray(layer.get_transformation(x, True)[0]) for _ in range(300)])
+    counts = np.bincount(ops, minlength=11)
+    assert counts.min() > 30 and counts.max() < 80                   # ~55 each
+    np.testing.assert_array_equal(layer(x, training=False), x)
+    np.testing.assert_array_equal(L.RandAugment(num_ops=0)(x), x)
+    assert not np.allclose(np.asarray(layer(x)), x)
+    config = layer.get_config()
+    assert set(config) == set(k3.layers.RandAugment().get_config())
+    assert L.RandAugment.from_config(config).get_config() == config
+    with pytest.raises(ValueError, match="num_ops"):
+        L.RandAugment(num_ops=-1)

@@ -7,6 +7,7 @@ from gazelle.layers.preprocessing.image import CenterCrop as CenterCrop
 from gazelle.layers.preprocessing.image import CutMix as CutMix
 from gazelle.layers.preprocessing.image import Equalization as Equalization
 from gazelle.layers.preprocessing.image import MixUp as MixUp
+from gazelle.layers.preprocessing.image import RandAugment as RandAugment
 from gazelle.layers.preprocessing.image import RandomBrightness as RandomBrightness
 from gazelle.layers.preprocessing.image import RandomColorDegeneration as RandomColorDegeneration
 from gazelle.layers.preprocessing.image import RandomColorJitter as RandomColorJitter
