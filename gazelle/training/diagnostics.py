@@ -30,6 +30,8 @@ from gazelle.training.compile_utils import loss_name
 
 _SPARSE = {"sparse_categorical_crossentropy", "SparseCategoricalCrossentropy"}
 _CATEGORICAL = {"categorical_crossentropy", "CategoricalCrossentropy"}
+_BINARY_NAMES = {"binary_crossentropy", "BinaryCrossentropy", "binary_focal_crossentropy",
+                 "BinaryFocalCrossentropy"}
 _SAMPLE = 2048                  # rows of x/y the data checks look at
 _MIN_STALL_STEPS = 10           # steps in an epoch before its loss curve can show a stall
 _MIN_STEPS = 50                 # steps of training before "not learning" is judged
@@ -94,16 +96,31 @@ class Report(list):
         return "\n".join([head] + [f"- {f}" for f in self])
 
 
+# gazelle's own entry points count as the caller: from the command line a warning points
+# at the CLI's fit call, not at the console script that started Python.
+_ENTRY_FILES = tuple(os.path.join(_PKG_DIR, name) for name in ("cli.py", "__main__.py"))
+
+
 def _stacklevel():
-    """The stacklevel of the first frame outside gazelle (the user's fit() call)."""
+    """The stacklevel of the first frame outside gazelle (the user's fit() call), or of
+    the CLI's own call when the CLI runs the fit."""
     frame, level = sys._getframe(2), 2
-    while frame is not None and frame.f_code.co_filename.startswith(_PKG_DIR):
+    while frame is not None and frame.f_code.co_filename.startswith(_PKG_DIR) and \
+            not frame.f_code.co_filename.startswith(_ENTRY_FILES):
         frame, level = frame.f_back, level + 1
     return level
 
 
+def message_text(finding):
+    """`code: message`, without the code said twice ("underfitting: Underfitting: ...")."""
+    message, words = finding.message, finding.code.replace("_", " ")
+    if message.lower().startswith(words + ":"):
+        message = message[len(words) + 1:].lstrip()
+    return f"{finding.code}: {message}"
+
+
 def warn(finding):
-    warnings.warn(f"{finding.code}: {finding.message}", DoctorWarning, stacklevel=_stacklevel())
+    warnings.warn(message_text(finding), DoctorWarning, stacklevel=_stacklevel())
 
 
 # -- label errors (ValueErrors, with or without the doctor) ---------------------------------
@@ -168,6 +185,21 @@ def _check_output_labels(loss_spec, y, pred_shape):
                     f"the valid range of [0, {n_classes - 1}] for loss '{name}': the model "
                     f"outputs {n_classes} classes. Check the labels, or give the last layer as "
                     "many units as there are classes.")
+    elif name in _BINARY_NAMES:
+        if y.dtype.kind in "biuf" and y.size:
+            lo, hi = float(np.min(y)), float(np.max(y))
+            if lo < 0 or hi > 1:
+                values = np.unique(y.ravel()[:_SAMPLE * 8])
+                classes = (f" It holds {len(values)} distinct values from {lo:g} to {hi:g}, "
+                           "which look like class labels: for that many classes use a "
+                           f"Dense({len(values)}, activation='softmax') output with "
+                           "loss='sparse_categorical_crossentropy'."
+                           if len(values) <= 1000 and np.all(np.mod(values, 1) == 0) else "")
+                raise ValueError(
+                    f"Loss '{name}' expects targets in [0, 1] (the labels 0 and 1, or "
+                    f"probabilities), but y holds values from {lo:g} to {hi:g}; outside [0, 1] "
+                    f"the loss has no minimum and goes negative while the model learns "
+                    f"nothing.{classes}")
     elif name in _CATEGORICAL and n_classes and n_classes > 1:
         if y.ndim == 1 or (y.ndim == 2 and y.shape[-1] == 1):
             raise ValueError(
@@ -728,7 +760,14 @@ class FitDoctor:
             stuck = loss >= 0.95 * uniform and accuracy <= chance + noise
         else:
             stuck = loss >= 0.98 * uniform and (tail is None or tail >= 0.98 * uniform)
-        if not stuck:
+        # A loss that starts high and falls within the epoch gives a poor epoch mean while the
+        # network learns: the fitted within-epoch trend must be flat (or rising) too, and
+        # validation accuracy, when there is one, must sit at chance as well.
+        head, end, trend_noise = self._epoch_trend()
+        falling = head is not None and head - end > max(0.05 * head, 2 * trend_noise)
+        val_accuracy = _accuracy({k[4:]: v for k, v in logs.items() if k.startswith("val_")})
+        val_learning = val_accuracy is not None and val_accuracy > chance + noise
+        if not stuck or falling or val_learning:
             return
         dead, per_layer = dead_relus(self.model, self.x)
         dead_text = "" if dead is None else (
@@ -738,9 +777,11 @@ class FitDoctor:
             f"class scores {chance:.3f})" if accuracy is not None else ""
         saturated = " A loss far above ln(classes) means confidently wrong outputs: they " \
             "are saturated." if loss > 2 * uniform else ""
+        moved = (f"the loss went from {head:.4g} to {end:.4g} during it (fitted trend) and "
+                 f"averaged {loss:.4g}" if head is not None else f"the loss averaged {loss:.4g}")
         self.emit(Finding("not_learning", "warning",
-            f"The network is not learning: for all of epoch {self.epoch + 1} the loss stayed "
-            f"at {loss:.4g} (a uniform guess over {n_classes} classes scores ln({n_classes}) = "
+            f"The network is not learning: in epoch {self.epoch + 1} {moved} (a uniform "
+            f"guess over {n_classes} classes scores ln({n_classes}) = "
             f"{uniform:.3f}){seen}.{saturated}{dead_text} This often follows a "
             "blow-up in the first steps (unscaled inputs or a too large learning rate "
             "saturate the outputs or kill the ReLUs), or labels that do not match the "
