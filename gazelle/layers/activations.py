@@ -42,6 +42,8 @@ class ReLU(Layer):
     ```
     """
 
+    supports_masking = True
+
     def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
         super().__init__(**kwargs)
         self.max_value = _non_negative("ReLU", "max_value", max_value, allow_none=True)
@@ -71,6 +73,8 @@ class LeakyReLU(Layer):
     keras.layers.LeakyReLU(negative_slope=0.1)(np.array([-10.0, 5.0]))   # [-1., 5.]
     ```
     """
+
+    supports_masking = True
 
     def __init__(self, negative_slope=0.3, **kwargs):
         if "alpha" in kwargs:
@@ -109,6 +113,8 @@ class PReLU(Layer):
     y = layer(np.ones((2, 8, 8, 3), "float32"))      # alpha has shape (1, 1, 3)
     ```
     """
+
+    supports_masking = True
 
     def __init__(self, alpha_initializer="Zeros", alpha_regularizer=None,
                  alpha_constraint=None, shared_axes=None, **kwargs):
@@ -184,6 +190,8 @@ class ELU(Layer):
     ```
     """
 
+    supports_masking = True
+
     def __init__(self, alpha=1.0, **kwargs):
         super().__init__(**kwargs)
         if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
@@ -216,6 +224,8 @@ class Softmax(Layer):
     layer(np.array([1.0, 2.0, 1.0]))        # [0.2119, 0.5761, 0.2119]
     ```
     """
+
+    supports_masking = True
 
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)

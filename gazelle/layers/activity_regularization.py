@@ -16,6 +16,8 @@ class ActivityRegularization(Layer):
     ```
     """
 
+    supports_masking = True
+
     def __init__(self, l1=0.0, l2=0.0, **kwargs):
         kwargs.pop("activity_regularizer", None)     # a saved config may carry it
         for arg, value in (("l1", l1), ("l2", l2)):

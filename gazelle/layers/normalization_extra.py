@@ -117,6 +117,8 @@ class GroupNormalization(Layer):
     ```
     """
 
+    supports_masking = True
+
     def __init__(self, groups=32, axis=-1, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones", beta_regularizer=None,
                  gamma_regularizer=None, beta_constraint=None, gamma_constraint=None,
@@ -224,6 +226,8 @@ class UnitNormalization(Layer):
     keras.layers.UnitNormalization()(np.array([[3.0, 4.0]]))     # [[0.6, 0.8]]
     ```
     """
+
+    supports_masking = True
 
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)

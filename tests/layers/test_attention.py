@@ -2,6 +2,7 @@
 Keras 3 as oracle (weights, outputs, scores, gradients, masks), Functional models, `.keras`
 files both ways, the layer contract and argument errors."""
 import json
+import warnings
 import zipfile
 
 import jax
@@ -473,3 +474,31 @@ def test_attention_errors():
         layers.Attention()([_random((2, 3, 4))])
     with pytest.raises(ValueError, match="mask must be a list"):
         layers.Attention()([_random((2, 3, 4))] * 2, mask=_mask((2, 3)))
+
+
+@pytest.mark.parametrize("kind", ["mha", "gqa", "attention"])
+def test_masks_from_embedding_flow_through_as_in_keras(kind):
+    """Embedding(mask_zero=True) masks reach the attention (query and value masks) and the
+    output carries the query's mask to the pooling, as in Keras 3."""
+    def build(lib, mask_zero=True):
+        ids = lib.Input((5,), dtype="int32")
+        x = lib.layers.Embedding(8, 6, mask_zero=mask_zero)(ids)
+        if kind == "mha":
+            x = lib.layers.MultiHeadAttention(2, 3)(x, x)
+        elif kind == "gqa":
+            x = lib.layers.GroupQueryAttention(3, 2, 1)(x, x)
+        else:
+            x = lib.layers.Attention()([x, x])
+        x = lib.layers.ReLU()(x)
+        return lib.Model(ids, lib.layers.GlobalAveragePooling1D()(x))
+
+    ours, theirs, unmasked = build(keras), build(k3), build(keras, mask_zero=False)
+    theirs.set_weights(ours.get_weights())
+    unmasked.set_weights(ours.get_weights())
+    ids = np.array([[3, 4, 5, 0, 0], [1, 2, 0, 0, 0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")     # Keras: "EinsumDense ... will destroy the mask"
+        expected = theirs.predict(ids, verbose=0)
+    got = ours.predict(ids, verbose=0)
+    _close(got, expected)
+    assert not np.allclose(got, unmasked.predict(ids, verbose=0), atol=1e-4)

@@ -138,6 +138,12 @@ class Attention(MultiInputLayer):
             return output, weights
         return output
 
+    def compute_mask(self, inputs, mask=None):
+        """The output's mask: the query's mask (None without one)."""
+        if mask is None or mask[0] is None:
+            return None
+        return jnp.asarray(mask[0])
+
     def compute_output_shape(self, input_shape):
         query_shape, value_shape = input_shape[0], input_shape[1]
         return (*tuple(query_shape)[:-1], tuple(value_shape)[-1])

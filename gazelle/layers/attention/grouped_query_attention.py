@@ -57,6 +57,7 @@ class GroupedQueryAttention(MultiInputLayer):
 
     _build_args = ("query", "value", "key")
     _keras_class_name = "GroupQueryAttention"
+    supports_masking = True     # the output carries the query's mask, as in Keras
 
     def __init__(self, head_dim, num_query_heads, num_key_value_heads, dropout=0.0,
                  use_bias=True, sliding_window=None, flash_attention=None,

@@ -162,6 +162,7 @@ class MultiHeadAttention(MultiInputLayer):
     """
 
     _build_args = ("query", "value", "key")
+    supports_masking = True     # the output carries the query's mask, as in Keras
 
     def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True,
                  output_shape=None, attention_axes=None, sliding_window=None,
