@@ -86,7 +86,15 @@ def _to_numpy(a, what):
             f"`{what}` must be a numeric array (or a list/dict of arrays); received an array "
             f"of Python objects with shape {arr.shape}.")
     if arr.dtype.kind not in "biuf":
-        raise TypeError(f"`{what}` must hold numbers; received dtype {arr.dtype}.")
+        hint = ""
+        if arr.dtype.kind in "USO" and what.lstrip("`").startswith("y"):
+            hint = (" To train on string labels, encode them as integers first: "
+                    "`sklearn.preprocessing.LabelEncoder().fit_transform(y)`, or "
+                    "`keras.layers.StringLookup` in a preprocessing step.")
+        elif arr.dtype.kind in "US":
+            hint = (" Text must become numbers before a model sees it: e.g. "
+                    "`keras.layers.TextVectorization` or a tokenizer, in preprocessing.")
+        raise TypeError(f"`{what}` must hold numbers; received dtype {arr.dtype}.{hint}")
     if arr.dtype == np.float64:
         arr = aligned_copy(arr, np.float32)
     elif arr.dtype == np.int64:

@@ -127,7 +127,9 @@ def summary_lines(model, line_length=None, positions=None):
         raise ValueError(
             "This model has not yet been built. Build the model first by calling `build()` "
             "or calling `fit()` with some data, or specify an `input_shape` argument in the "
-            "first layer(s) for automatic build.")
+            "first layer(s) for automatic build. The usual fix: start the model with "
+            "`keras.Input(shape=...)`, e.g. `keras.Sequential([keras.Input(shape=(28, 28)), "
+            "...])`.")
     sequential = _sequential_like(model)
     header = SEQUENTIAL_HEADER if sequential else FUNCTIONAL_HEADER
     line_length = line_length or (SEQUENTIAL_LINE_LENGTH if sequential

@@ -1,0 +1,37 @@
+"""Errors for common beginner mistakes say what to do (issue 16): each message carries
+its fix."""
+import numpy as np
+import pytest
+
+import gazelle as keras
+from gazelle.utils.hints import unexpected_kwargs
+
+
+def _model():
+    model = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(),
+                              keras.layers.Dense(10, activation="softmax")])
+    model.compile(loss="sparse_categorical_crossentropy", optimizer="sgd")
+    return model
+
+
+X = np.random.default_rng(0).random((10, 28, 28)).astype("float32")
+
+
+def test_string_labels_name_the_encoders():
+    with pytest.raises(TypeError, match=r"must hold numbers.*LabelEncoder.*StringLookup"):
+        _model().fit(X, np.array(["cat"] * 10), verbose=0)
+
+
+def test_text_inputs_name_text_vectorization():
+    with pytest.raises(TypeError, match=r"must hold numbers.*TextVectorization"):
+        _model().predict(np.array(["a sentence"] * 3), verbose=0)
+
+
+def test_did_you_mean_for_legacy_and_misspelled_keywords():
+    error = unexpected_kwargs("fit", ["nb_epoch", "batchsize", "zzz"],
+                              ["epochs", "batch_size", "verbose"])
+    assert isinstance(error, TypeError)
+    text = str(error)
+    assert "'nb_epoch' (did you mean `epochs`?)" in text
+    assert "'batchsize' (did you mean `batch_size`?)" in text
+    assert "'zzz'" in text and "'zzz' (did" not in text
