@@ -189,6 +189,11 @@ def view_as_real(x):
     return jnp.stack((jnp.real(x), jnp.imag(x)), axis=-1)
 
 
+def _check_stride(sequence_stride):
+    if not isinstance(sequence_stride, int) or sequence_stride <= 0:
+        raise ValueError(f"`sequence_stride` must be a positive int, received {sequence_stride!r}.")
+
+
 def _window(window, sequence_length, fft_length, dtype):
     if window is None:
         return jnp.ones((fft_length,), dtype)
@@ -221,6 +226,7 @@ def stft(x, sequence_length, sequence_stride, fft_length, window="hann", center=
 
     Returns a pair of `(..., frames, fft_length // 2 + 1)` tensors.
     """
+    _check_stride(sequence_stride)
     x = _t(x)
     if x.dtype not in (jnp.float32, jnp.float64):
         raise TypeError(f"stft: expected a float32 or float64 signal, received {x.dtype}.")
@@ -243,6 +249,7 @@ def istft(x, sequence_length, sequence_stride, fft_length, length=None, window="
         length: samples to return (by default all, less the centering padding).
         Other arguments as in `stft`.
     """
+    _check_stride(sequence_stride)
     x = _complex(x, "istft")
     if x.ndim < 2:
         raise ValueError(f"istft: `x` must have at least 2 dimensions, received {x.shape}.")

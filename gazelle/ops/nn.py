@@ -12,6 +12,7 @@ ops.conv(ops.ones((1, 8, 8, 3)), ops.ones((3, 3, 3, 4)), padding="same").shape  
 ```
 """
 import math
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -170,6 +171,9 @@ def _over_axes(fn, x, axis):
 def softmax(x, axis=-1):
     """exp(x) / sum(exp(x)) over `axis` (an int or a tuple)."""
     x = _t(x)
+    if isinstance(axis, int) and -x.ndim <= axis < x.ndim and x.shape[axis] == 1:
+        warnings.warn(f"softmax over axis {axis} of a tensor of shape {x.shape}: that axis has "
+                      "size 1, so the result is always 1. Did you mean a sigmoid?", stacklevel=2)
     if isinstance(axis, (tuple, list)):
         return _over_axes(jax.nn.softmax, x, tuple(a % x.ndim for a in axis))
     return jax.nn.softmax(x, axis=axis)
@@ -560,8 +564,14 @@ def adaptive_max_pool(inputs, output_size, data_format=None):
 
 # ---- rearrangement ------------------------------------------------------------------------
 
+def _check_block(block_size):
+    if block_size < 2:
+        raise ValueError(f"`block_size` must be at least 2, received {block_size}.")
+
+
 def depth_to_space(x, block_size, data_format="channels_last"):
     """Moves channel blocks into spatial blocks: (n, h, w, c) -> (n, h*b, w*b, c/b**2)."""
+    _check_block(block_size)
     x = _t(x)
     b = block_size
     if _data_format(data_format) == "channels_last":
@@ -575,6 +585,7 @@ def depth_to_space(x, block_size, data_format="channels_last"):
 
 def space_to_depth(x, block_size, data_format="channels_last"):
     """Moves spatial blocks into channels: (n, h, w, c) -> (n, h/b, w/b, c*b**2)."""
+    _check_block(block_size)
     x = _t(x)
     b = block_size
     if _data_format(data_format) == "channels_last":
@@ -606,6 +617,8 @@ def unfold(x, kernel_size, dilation=1, padding=0, stride=1):
 def fold(x, output_size, kernel_size, dilation=1, padding=0, stride=1):
     """Sums sliding local blocks `(N, C*kh*kw, L)` back into an NCHW image (inverse of unfold)."""
     x = _t(x)
+    if x.ndim != 3:
+        raise ValueError(f"fold: input must be 3-D (N, C*kh*kw, L), received shape {x.shape}.")
     oh, ow = _pair(output_size)
     kh, kw = _pair(kernel_size)
     dh, dw = _pair(dilation)
@@ -644,8 +657,8 @@ def dot_product_attention(query, key, value, bias=None, mask=None, scale=None, i
         attn_logits_soft_cap: not supported (Keras honours it only on TPUs).
     """
     if attn_logits_soft_cap is not None:
-        raise NotImplementedError("dot_product_attention: attn_logits_soft_cap is not supported "
-                                  "by gazelle (Keras applies it only with TPU flash attention).")
+        raise ValueError("dot_product_attention: attn_logits_soft_cap is only supported for JAX "
+                         "on TPU (flash attention); pass attn_logits_soft_cap=None.")
     query, key, value = _t(query), _t(key), _t(value)
     if query.ndim != 4 or key.ndim != 4 or value.ndim != 4:
         raise ValueError("dot_product_attention supports only 4-D inputs (B, T, N, H), received "

@@ -41,8 +41,11 @@ def absolute(x):
 
 
 def fabs(x):
-    """Absolute value as a float, element-wise."""
-    return jnp.fabs(_t(x))
+    """Absolute value as a float, element-wise (not for complex inputs)."""
+    x = _t(x)
+    if jnp.issubdtype(x.dtype, jnp.complexfloating):
+        raise TypeError(f"fabs does not support complex inputs, received dtype {x.dtype}.")
+    return jnp.fabs(x)
 
 
 def negative(x):
@@ -867,6 +870,9 @@ def full_like(x, fill_value, dtype=None):
 
 def eye(N, M=None, k=0, dtype=None):
     """A 2-D array with ones on the k-th diagonal."""
+    for name, value in (("N", N), ("M", M)):
+        if isinstance(value, float) or jnp.issubdtype(getattr(value, "dtype", int), jnp.floating):
+            raise TypeError(f"eye: `{name}` must be an integer, received {value!r}.")
     return jnp.eye(N, M=M, k=k, dtype=_dtype_or_floatx(dtype))
 
 
@@ -936,8 +942,13 @@ def kaiser(x, beta):
 
 
 def vander(x, N=None, increasing=False):
-    """The Vandermonde matrix of `x`."""
-    return jnp.vander(_t(x), N=N, increasing=increasing)
+    """The Vandermonde matrix of the 1-D `x` (N columns, default len(x))."""
+    x = _t(x)
+    if x.ndim != 1:
+        raise ValueError(f"vander: `x` must be 1-D, received shape {x.shape}.")
+    if N is not None and (not isinstance(N, int) or N < 0):
+        raise ValueError(f"vander: `N` must be a non-negative int, received {N!r}.")
+    return jnp.vander(x, N=N, increasing=increasing)
 
 
 def diag(x, k=0):
@@ -952,7 +963,11 @@ def diagflat(x, k=0):
 
 def diagonal(x, offset=0, axis1=0, axis2=1):
     """The diagonal over axes axis1 and axis2."""
-    return jnp.diagonal(_t(x), offset=offset, axis1=axis1, axis2=axis2)
+    x = _t(x)
+    if axis1 % x.ndim == axis2 % x.ndim:
+        raise ValueError(f"diagonal: `axis1` and `axis2` must differ, received {axis1} and "
+                         f"{axis2}.")
+    return jnp.diagonal(x, offset=offset, axis1=axis1, axis2=axis2)
 
 
 def tril(x, k=0):
@@ -1095,7 +1110,10 @@ def split(x, indices_or_sections, axis=0):
 
 
 def array_split(x, indices_or_sections, axis=0):
-    """Splits into nearly equal sections."""
+    """Splits into `indices_or_sections` nearly equal sections."""
+    if not isinstance(indices_or_sections, int) or indices_or_sections <= 0:
+        raise ValueError("array_split: `indices_or_sections` must be a positive int, received "
+                         f"{indices_or_sections!r}.")
     return jnp.array_split(_t(x), indices_or_sections, axis=axis)
 
 
@@ -1204,6 +1222,12 @@ def unravel_index(indices, shape):
 
 def select(condlist, choicelist, default=0):
     """Picks from `choicelist` by the first true condition in `condlist`."""
+    if not isinstance(condlist, (list, tuple)) or not isinstance(choicelist, (list, tuple)):
+        raise ValueError("select: `condlist` and `choicelist` must be lists, received "
+                         f"{type(condlist).__name__} and {type(choicelist).__name__}.")
+    if not condlist or len(condlist) != len(choicelist):
+        raise ValueError("select: `condlist` and `choicelist` must be non-empty and of the "
+                         f"same length, received {len(condlist)} and {len(choicelist)}.")
     return jnp.select(_ts(condlist), _ts(choicelist), default=default)
 
 
@@ -1224,6 +1248,8 @@ def bincount(x, weights=None, minlength=0, sparse=False):
 def histogram(x, bins=10, range=None):
     """Counts and bin edges of a histogram of the 1-D `x`."""
     x = _t(x)
+    if not isinstance(bins, int) or bins < 0:
+        raise ValueError(f"histogram: `bins` must be a non-negative int, received {bins!r}.")
     if x.ndim != 1:
         raise ValueError(f"histogram needs a 1-D x, received shape {x.shape}.")
     return jnp.histogram(x, bins=bins, range=range)

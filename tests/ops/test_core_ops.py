@@ -150,7 +150,17 @@ def test_ops_work_eagerly_with_variables():
      NotImplementedError, "greedy"),
     (lambda: ops.dot_product_attention(np.ones((1, 2, 1, 2)), np.ones((1, 2, 1, 2)),
                                        np.ones((1, 2, 1, 2)), attn_logits_soft_cap=2.0),
-     NotImplementedError, "soft_cap"),
+     ValueError, "soft_cap"),
+    (lambda: ops.fabs(np.ones(2, "complex64")), TypeError, "complex"),
+    (lambda: ops.diagonal(X, axis1=1, axis2=-1), ValueError, "differ"),
+    (lambda: ops.vander(X), ValueError, "1-D"),
+    (lambda: ops.eye(2.0), TypeError, "integer"),
+    (lambda: ops.select(X > 0, [X]), ValueError, "lists"),
+    (lambda: ops.histogram(X[0], bins=2.5), ValueError, "bins"),
+    (lambda: ops.array_split(X, 0), ValueError, "positive"),
+    (lambda: ops.depth_to_space(np.ones((1, 2, 2, 4)), 1), ValueError, "block_size"),
+    (lambda: ops.fold(np.ones((1, 4)), 2, 1), ValueError, "3-D"),
+    (lambda: ops.stft(np.ones(8, "float32"), 4, 0, 4), ValueError, "sequence_stride"),
     (lambda: ops.stft(np.ones(8, "int32"), 4, 2, 4), TypeError, "float32"),
     (lambda: ops.stft(np.ones(8, "float32"), 4, 2, 2), ValueError, "fft_length"),
     (lambda: ops.stft(np.ones(8, "float32"), 4, 2, 4, window="blackman"), ValueError, "hann"),
@@ -249,3 +259,10 @@ def test_affine_transform_follows_the_documented_projective_formula():
             if 0 <= xi < 11 and 0 <= yi < 9:
                 expected[y, x] = image[yi, xi]
     np.testing.assert_allclose(out, expected)
+
+
+def test_softmax_over_a_size_one_axis_warns_like_keras():
+    with pytest.warns(UserWarning, match="size 1"):
+        ops.softmax(np.ones((3, 1)))
+    with pytest.warns(UserWarning, match="size 1"):
+        k3.ops.softmax(np.ones((3, 1)))
