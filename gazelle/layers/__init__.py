@@ -88,6 +88,7 @@ from gazelle.layers.pooling import MaxPool3D as MaxPool3D
 from gazelle.layers.pooling import MaxPooling1D as MaxPooling1D
 from gazelle.layers.pooling import MaxPooling2D as MaxPooling2D
 from gazelle.layers.pooling import MaxPooling3D as MaxPooling3D
+from gazelle.layers.preprocessing import AugMix as AugMix
 from gazelle.layers.preprocessing import AutoContrast as AutoContrast
 from gazelle.layers.preprocessing import CenterCrop as CenterCrop
 from gazelle.layers.preprocessing import CutMix as CutMix

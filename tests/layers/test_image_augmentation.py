@@ -329,3 +329,43 @@ def test_rand_augment_draws_ops_uniformly_is_identity_at_inference_and_round_tri
     assert L.RandAugment.from_config(config).get_config() == config
     with pytest.raises(ValueError, match="num_ops"):
         L.RandAugment(num_ops=-1)
+
+
+# -- AugMix ---------------------------------------------------------------------------------
+def test_augmix_mixes_its_chains_with_the_drawn_weights():
+    x = _images((2, 8, 8, 3))
+    layer = L.AugMix(num_chains=2, chain_depth=2, seed=0)
+    ops = layer._ops()
+    keys = jax.random.split(jax.random.key(3), 4).reshape(2, 2)
+    weights, blend = np.array([0.3, 0.7], "float32"), np.float32(0.25)
+    chains = np.array([[0, 11], [9, 4]])          # 11 = skip this step
+    out = layer.transform_images(x, (weights, blend, chains, keys), True)
+    mixed = 0
+    for c in range(2):
+        chain = x
+        for d in range(2):
+            if chains[c, d] < len(ops):
+                op = ops[chains[c, d]]
+                chain = op.transform_images(chain, op._draw(keys[c, d], chain), True)
+        mixed = mixed + np.asarray(chain) * weights[c]
+    _close(out, np.clip(blend * x + (1 - blend) * mixed, 0, 255), atol=1e-3)
+    assert [type(op).__name__ for op in ops] == [
+        type(getattr(k3.layers.AugMix(), name)).__name__
+        for name in k3.layers.AugMix()._augment_layers]
+
+
+def test_augmix_draws_are_valid_identity_at_inference_and_config_round_trips():
+    x = _images((4, 8, 8, 3))
+    layer = L.AugMix(num_chains=4, chain_depth=2, all_ops=False, seed=0)
+    weights, blend, ops, _ = layer.get_transformation(x, True)
+    np.testing.assert_allclose(np.sum(weights), 1, rtol=1e-5)
+    assert 0 <= float(blend) <= 1 and np.asarray(ops).max() <= 7 and ops.shape == (4, 2)
+    np.testing.assert_array_equal(layer(x, training=False), x)
+    assert not np.allclose(np.asarray(layer(x)), x)
+    config = layer.get_config()
+    assert set(config) == set(k3.layers.AugMix().get_config())
+    assert L.AugMix.from_config(config).get_config() == config
+    for kwargs, match in [({"num_chains": 0}, "num_chains"), ({"alpha": 0}, "alpha"),
+                          ({"factor": 2}, "factor")]:
+        with pytest.raises(ValueError, match=match):
+            L.AugMix(**kwargs)

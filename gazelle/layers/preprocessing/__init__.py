@@ -2,6 +2,7 @@
 
 Explicit re-exports only; each family lives in its own module.
 """
+from gazelle.layers.preprocessing.image import AugMix as AugMix
 from gazelle.layers.preprocessing.image import AutoContrast as AutoContrast
 from gazelle.layers.preprocessing.image import CenterCrop as CenterCrop
 from gazelle.layers.preprocessing.image import CutMix as CutMix

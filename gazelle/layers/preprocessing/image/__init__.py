@@ -16,6 +16,7 @@ from gazelle.layers.preprocessing.image.color import RandomPosterization as Rand
 from gazelle.layers.preprocessing.image.color import RandomSaturation as RandomSaturation
 from gazelle.layers.preprocessing.image.color import RandomSharpness as RandomSharpness
 from gazelle.layers.preprocessing.image.color import Solarization as Solarization
+from gazelle.layers.preprocessing.image.composite import AugMix as AugMix
 from gazelle.layers.preprocessing.image.composite import RandAugment as RandAugment
 from gazelle.layers.preprocessing.image.geometric import RandomFlip as RandomFlip
 from gazelle.layers.preprocessing.image.geometric import RandomPerspective as RandomPerspective
