@@ -5,7 +5,7 @@ outputs to the inputs, keeps the nodes in topological order, and replays them on
 """
 import jax
 
-from gazelle.core import naming, symbolic
+from gazelle.core import masks, naming, symbolic
 from gazelle.layers.core import InputLayer
 from gazelle.layers.layer import Layer
 from gazelle.models.model import Model
@@ -144,11 +144,14 @@ class Functional(Model):
                     f"Input '{t.node.layer.name}' of model '{self.name}' expects shape "
                     f"{expected}, but received shape {shape}.")
 
-    def call(self, inputs, training=None):
+    def call(self, inputs, training=None, mask=None):
         flat = self._standardize_inputs(inputs)
+        input_masks = [None] * len(flat) if mask is None else self._standardize_inputs(mask)
         values = {}
-        for t, x in zip(self._input_tensors, flat):
+        for t, x, m in zip(self._input_tensors, flat, input_masks):
             values[id(t)] = t.node.layer._cast(x)
+            if m is not None:       # Keras 3 attaches a mask given to the model to its input
+                masks.set_keras_mask(values[id(t)], m)
         for node in self._nodes:
             args, kwargs = jax.tree_util.tree_map(
                 lambda t: values[id(t)] if symbolic.is_symbolic(t) else t,

@@ -1,7 +1,7 @@
 """Sequential: a plain stack of layers. [L3]"""
 from gazelle.core import symbolic
 from gazelle.layers.core import InputLayer
-from gazelle.layers.layer import Layer, structure_changed
+from gazelle.layers.layer import Layer, _call_has_mask_arg, structure_changed
 from gazelle.models.model import Model
 
 
@@ -129,10 +129,16 @@ class Sequential(Model):
                 f"Input 0 of layer '{first}' is incompatible with model '{self.name}': "
                 f"expected shape={expected}, found shape={shape}.")
 
-    def call(self, inputs, training=None):
+    def call(self, inputs, training=None, mask=None):
         x = inputs
         for layer in self._stack:
-            x = layer(x, training=training)
+            # A mask given to the model goes to the first layer; after that masks travel
+            # attached to each layer's outputs (Layer.__call__, compute_mask).
+            if mask is not None and _call_has_mask_arg(layer):
+                x = layer(x, training=training, mask=mask)
+            else:
+                x = layer(x, training=training)
+            mask = None
         return x
 
     def _maybe_build(self, input_shapes):

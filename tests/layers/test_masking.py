@@ -302,3 +302,34 @@ def test_merge_values_with_masks_match_keras(merge):
         for got, want in zip(ours([ids_a, ids_b]), theirs([ids_a, ids_b])):
             np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=RTOL,
                                        atol=ATOL)
+
+
+def test_models_take_mask_argument_and_pass_masks_to_nested_models_as_keras():
+    x = np.random.default_rng(0).standard_normal((4, 6, 3)).astype("float32")
+    mask = _ids() != 0
+
+    def seq(lib):
+        return lib.Sequential([lib.Input((6, 3)), lib.layers.GRU(4, return_sequences=True),
+                               lib.layers.GlobalAveragePooling1D()])
+
+    def func(lib):
+        inp = lib.Input((6, 3))
+        return lib.Model(inp, lib.layers.LSTM(2)(inp))
+
+    for build in (seq, func):
+        ours, theirs = build(keras), build(k3)
+        _copy(ours, theirs)
+        np.testing.assert_allclose(np.asarray(ours(x, mask=mask)),
+                                   np.asarray(theirs(x, mask=mask)), rtol=RTOL, atol=ATOL)
+
+    def nested(lib):
+        ids = lib.Input((6,), dtype="int32")
+        emb = lib.layers.Embedding(9, 3, mask_zero=True)(ids)
+        inner = lib.Sequential([lib.Input((6, 3)), lib.layers.LSTM(2)])
+        return lib.Model(ids, inner(emb))
+
+    ours, theirs = nested(keras), nested(k3)
+    _copy(ours, theirs)
+    ids = _ids()
+    np.testing.assert_allclose(np.asarray(ours(ids)), np.asarray(theirs(ids)), rtol=RTOL,
+                               atol=ATOL)
