@@ -85,3 +85,30 @@ def set_max_weights_bytes(value):
         raise ValueError(f"set_max_weights_bytes: expected a positive number of bytes (int) "
                          f"or None; received {value!r}.")
     _MAX_WEIGHTS_BYTES = value
+
+
+_PROGRESS_STYLE = "tf_keras2"
+_PROGRESS_STYLES = {"tf_keras2": "tf_keras2", "bar": "tf_keras2", "samples": "tf_keras2",
+                    "keras3": "keras3", "steps": "keras3"}
+
+
+def progress_style():
+    """The console style of fit/evaluate/predict: `"tf_keras2"` (default: tf.keras 2.0's
+    `55000/55000 [=====] - 2s 36us/sample - loss: ...`) or `"keras3"` (Keras 3's step counter
+    `1719/1719 ━━━━━━━━━━━━━━━━━━━━ 3s 2ms/step - loss: ...`). gazelle only."""
+    return _PROGRESS_STYLE
+
+
+def set_progress_style(style):
+    """Sets the console style of fit/evaluate/predict: `"tf_keras2"` (alias `"bar"`) or
+    `"keras3"` (alias `"steps"`), as learners see in current books. gazelle only.
+
+    ```python
+    keras.config.set_progress_style("steps")
+    ```
+    """
+    global _PROGRESS_STYLE
+    if style not in _PROGRESS_STYLES:
+        raise ValueError(f"set_progress_style: expected one of {sorted(_PROGRESS_STYLES)}; "
+                         f"received {style!r}.")
+    _PROGRESS_STYLE = _PROGRESS_STYLES[style]

@@ -41,6 +41,8 @@ class ProgbarLogger(Callback):
             raise ValueError("ProgbarLogger: `count_mode` must be one of ['samples', 'steps'], "
                              f"but received {count_mode!r}.")
         self.use_steps = count_mode == "steps"
+        self._count_mode = count_mode
+        self.style = "tf_keras2"
         self.stateful_metrics = set(stateful_metrics or ())
         self.verbose = 1
         self.epochs = 1
@@ -55,6 +57,10 @@ class ProgbarLogger(Callback):
         return default if value is None else value
 
     def _read_params(self):
+        from gazelle import config
+        # Keras 3's style counts steps and says nothing before the first epoch.
+        self.style = config.progress_style()
+        self.use_steps = self._count_mode == "steps" or self.style == "keras3"
         verbose = self._param("verbose", 1)
         self.verbose = 1 if verbose == "auto" else verbose
         self.epochs = self._param("epochs", 1)
@@ -66,11 +72,12 @@ class ProgbarLogger(Callback):
         self.progbar = None
         if self.verbose:
             self.progbar = Progbar(self.target, verbose=self.verbose, interval=_INTERVAL,
-                                   unit_name="step" if self.use_steps else "sample")
+                                   unit_name="step" if self.use_steps else "sample",
+                                   style=self.style)
 
     def _values(self, logs):
         # tf.keras shows the names in params["metrics"]: loss, metrics, then val_ ones.
-        names = self._param("metrics")
+        names = list(logs) if self.style == "keras3" else self._param("metrics")
         if names is None:
             base = self._batch_keys or [k for k in logs if not k.startswith("val_")]
             base = sorted(base, key=lambda k: k != "loss")
@@ -106,7 +113,7 @@ class ProgbarLogger(Callback):
     def on_train_begin(self, logs=None):
         self._in_fit = True
         self._read_params()
-        if not self.verbose:
+        if not self.verbose or self.style == "keras3":
             return
         if self.use_steps:
             count, val_count, unit = self._param("steps"), self._param("val_steps", 0), "steps"

@@ -6,11 +6,13 @@ what needs a terminal and a clock: the in-place redraw (`\\b`/`\\r`), the update
 averaging of non-stateful values. Off a terminal it prints only the final line, with no
 control characters, so log files stay readable (tf.keras prints every update there).
 """
+import re
 import sys
 import time
 
 # Progbar reads the time through this name, so tests can drive the clock.
 _clock = time.monotonic
+_ANSI = re.compile(r"\x1b\[\d+m")
 
 
 def format_value(value, signed=True):
@@ -98,6 +100,49 @@ def format_line(current, target, elapsed, time_per_unit, values=(), width=30,
     return line
 
 
+def format_line_keras3(current, target, elapsed, time_per_unit, values=(), width=20,
+                       unit_name="step", verbose=1, finalize=None, color=False):
+    """Returns one line of Keras 3's progress display (the step counter), for example
+    `1719/1719 ━━━━━━━━━━━━━━━━━━━━ 3s 2ms/step - loss: 0.7204`.
+
+    Args:
+        current, target, elapsed, time_per_unit, values, unit_name, verbose, finalize: as
+            in `format_line`.
+        width: bar width in characters. Defaults to 20 (Keras 3's).
+        color: wrap the counter, bar and time in the terminal colours Keras 3 uses.
+            Defaults to `False` (plain text, for logs).
+    """
+    if finalize is None:
+        finalize = target is not None and current >= target
+
+    def paint(text, code):
+        return f"\x1b[{code}m{text}\x1b[0m" if color else text
+
+    if target is not None and target > 0:
+        counter = "%*d/%d" % (len(str(int(target))), current, target)
+    else:
+        counter = None
+    if verbose == 2:
+        line = "%s - %.0fs -%s" % (counter or "%7d/Unknown" % current, elapsed,
+                                   " " + format_time_per_unit(time_per_unit, unit_name))
+    else:
+        if counter is not None:
+            done = int(width * float(current) / target)
+            line = paint(counter, 1) + " "
+            if done > 0:
+                line += paint("━" * done, 32)
+            line += paint("━" * (width - done), 37)
+            shown = format_eta(time_per_unit * (target - current)) if not finalize \
+                else "%.0fs" % elapsed
+        else:
+            line = "%7d/Unknown" % current
+            shown = "%.0fs" % elapsed
+        line += " " + paint(shown, 1) + " " + format_time_per_unit(time_per_unit, unit_name)
+    for name, value in values:
+        line += " - %s: %s" % (name, format_value(value, signed=verbose != 2))
+    return line
+
+
 def _is_dynamic_display():
     stdout = sys.stdout
     return (hasattr(stdout, "isatty") and stdout.isatty()) or "ipykernel" in sys.modules
@@ -108,7 +153,7 @@ class Progbar:
 
     Args:
         target: Total number of steps expected, None if unknown.
-        width: Progress bar width on screen. Defaults to 30.
+        width: Progress bar width on screen. Defaults to 30 (20 in the `"keras3"` style).
         verbose: Verbosity mode, 0 (silent), 1 (verbose), 2 (semi-verbose). Defaults to 1.
         interval: Minimum visual progress update interval (in seconds). Defaults to 0.05.
         stateful_metrics: Iterable of string names of metrics that should *not* be
@@ -116,6 +161,7 @@ class Progbar:
             others will be averaged by the progbar before display. Defaults to `None`.
         unit_name: Display name for step counts (usually "step" or "sample").
             Defaults to `"step"`.
+        style: `"tf_keras2"` or `"keras3"`; defaults to `keras.config.progress_style()`.
 
     ```python
     bar = Progbar(100, unit_name="sample")
@@ -124,12 +170,19 @@ class Progbar:
     ```
     """
 
-    def __init__(self, target, width=30, verbose=1, interval=0.05, stateful_metrics=None,
-                 unit_name="step"):
+    def __init__(self, target, width=None, verbose=1, interval=0.05, stateful_metrics=None,
+                 unit_name="step", style=None):
         if verbose not in (0, 1, 2):
             raise ValueError(f"Progbar: `verbose` must be 0, 1 or 2, but received {verbose!r}.")
+        if style is None:
+            from gazelle import config
+            style = config.progress_style()
+        if style not in ("tf_keras2", "keras3"):
+            raise ValueError(f"Progbar: `style` must be 'tf_keras2' or 'keras3', but received "
+                             f"{style!r}.")
+        self.style = style
         self.target = target
-        self.width = width
+        self.width = width if width is not None else (20 if style == "keras3" else 30)
         self.verbose = verbose
         self.interval = interval
         self.unit_name = unit_name
@@ -172,13 +225,20 @@ class Progbar:
             return
         elapsed = now - self._start
         shown = [(name, s / max(w, 1)) for name, (s, w) in self._values.items()]
-        line = format_line(current, self.target, elapsed, elapsed / current if current else 0,
-                           shown, self.width, self.unit_name, self.verbose, finalize)
+        per_unit = elapsed / current if current else 0
+        if self.style == "keras3":
+            line = format_line_keras3(current, self.target, elapsed, per_unit, shown,
+                                      self.width, self.unit_name, self.verbose, finalize,
+                                      color=self.verbose == 1 and self._dynamic_display)
+        else:
+            line = format_line(current, self.target, elapsed, per_unit, shown, self.width,
+                               self.unit_name, self.verbose, finalize)
         if self.verbose == 1 and self._dynamic_display:
             # Back over the previous line, then pad if the new one is shorter.
             prefix = "\b" * self._total_width + "\r"
-            padding = " " * max(self._total_width - len(line), 0)
-            self._total_width = len(line)
+            visible = len(_ANSI.sub("", line))
+            padding = " " * max(self._total_width - visible, 0)
+            self._total_width = visible
             line = prefix + line + padding
         sys.stdout.write(line + ("\n" if finalize else ""))
         sys.stdout.flush()
