@@ -36,7 +36,8 @@ def _prepare_dropout(cell, batch, dtype, training):
         for c in cell.cells:
             _prepare_dropout(c, batch, dtype, training)
     elif isinstance(cell, _GatedCell):
-        cell._cached_masks = cell._make_masks(batch, dtype, training)
+        # set in __dict__: a tuple attribute would count as a structure change (Layer.__setattr__)
+        cell.__dict__["_cached_masks"] = cell._make_masks(batch, dtype, training)
 
 
 def _clear_dropout(cell):
@@ -44,7 +45,7 @@ def _clear_dropout(cell):
         for c in cell.cells:
             _clear_dropout(c)
     elif isinstance(cell, _GatedCell):
-        cell._cached_masks = None
+        cell.__dict__["_cached_masks"] = None
 
 
 def _first_leaf(tree):
