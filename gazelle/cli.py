@@ -12,6 +12,7 @@ only once a command runs, so `gazelle --help` answers at once.
     gazelle train mnist --model cnn --epochs 3
     gazelle train fashion_mnist --no-normalize   # the tutorial's raw-pixel failure, explained
     gazelle train california_housing --out runs/housing
+    gazelle export runs/housing/model.keras --format onnx   # model.onnx beside it
 """
 import argparse
 import csv
@@ -78,6 +79,17 @@ def build_parser():
                        help="use only the first N training (and test) samples, for quick runs")
     train.add_argument("--out", default=None, metavar="DIR",
                        help="run folder (default: runs/<timestamp>/)")
+    export = commands.add_parser(
+        "export", help="export a saved model for inference (ONNX or StableHLO)",
+        description="Export a saved .keras/.h5 model for inference without gazelle: "
+                    "format onnx (an ONNX graph) or jax (serialized StableHLO + weights, "
+                    "loaded with gazelle.saving.load_exported).")
+    export.add_argument("model", help="the saved model (.keras or .h5)")
+    export.add_argument("--format", choices=("onnx", "jax"), default="onnx",
+                        help="default: onnx")
+    export.add_argument("--output", default=None, metavar="PATH",
+                        help="where to write (default: the model path with .onnx, or "
+                             ".jax.zip for --format jax)")
     return parser
 
 
@@ -94,6 +106,8 @@ def main(argv=None):
     if args.command is None:
         parser.print_help()
         return 2
+    if args.command == "export":
+        return export_model_file(args.model, args.format, args.output)
     if args.dataset == "california_housing" and args.model == "cnn":
         parser.error("argument --model: 'cnn' needs an image dataset (fashion_mnist or mnist); "
                      "california_housing takes 'mlp'")
@@ -101,6 +115,24 @@ def main(argv=None):
         parser.error(f"argument --limit: expected at least 2 (training and validation "
                      f"samples), received {args.limit}")
     return train(args, command="gazelle " + shlex.join(argv))
+
+
+def export_model_file(model_path, fmt="onnx", output=None):
+    """`gazelle export`: loads a saved model and exports it; returns the exit status."""
+    if not os.path.isfile(model_path):
+        print(f"gazelle export: error: no such model file: {model_path!r}", file=sys.stderr)
+        return 2
+    if output is None:
+        stem = os.path.splitext(model_path)[0]
+        output = stem + (".onnx" if fmt == "onnx" else ".jax.zip")
+    import gazelle as keras
+    try:
+        model = keras.models.load_model(model_path, compile=False)
+        model.export(output, format=fmt, verbose=True)
+    except (ValueError, TypeError, ImportError, OSError) as e:
+        print(f"gazelle export: error: {e}", file=sys.stderr)
+        return 1
+    return 0
 
 
 # -- data and models --------------------------------------------------------------------------

@@ -236,6 +236,27 @@ class Model(Layer):
         from gazelle import saving
         return saving.model_to_json(self, **kwargs)
 
+    def export(self, filepath, format="jax", verbose=None, input_signature=None, **kwargs):
+        """Exports the model for inference: `"jax"` (StableHLO + weights) or `"onnx"`.
+
+        Args:
+            filepath: `str` or `pathlib.Path`, where to write the artifact.
+            format: `"jax"` (serialized StableHLO, loaded by
+                `keras.saving.load_exported`) or `"onnx"` (Sequential/Functional models).
+                Keras 3's `"tf_saved_model"` needs TensorFlow and is refused.
+            verbose: whether to print a message once written (default True).
+            input_signature: optional input shapes/dtypes (e.g. `[keras.Input(shape=(784,))]`).
+            **kwargs: `batch_sizes=[...]` for `"jax"`: fixed batch sizes instead of a
+                symbolic one.
+
+        ```python
+        model.export("model.onnx", format="onnx")
+        ```
+        """
+        from gazelle.export import export_model
+        return export_model(self, filepath, format=format, verbose=verbose,
+                            input_signature=input_signature, **kwargs)
+
     # -- inspection -------------------------------------------------------------------
     @property
     def layers(self):

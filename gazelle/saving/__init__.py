@@ -4,6 +4,7 @@
 and the registry of names that configs may use. Nothing named in a file is imported,
 evaluated or unpickled: names resolve through tables only.
 """
+from gazelle.saving.exported import load_exported as load_exported
 from gazelle.saving.registry import CustomObjectScope as CustomObjectScope
 from gazelle.saving.registry import custom_object_scope as custom_object_scope
 from gazelle.saving.registry import get_custom_objects as get_custom_objects
@@ -22,7 +23,8 @@ from gazelle.saving.serialization import serialize_keras_object as serialize_ker
 
 __all__ = [
     "CustomObjectScope", "custom_object_scope", "deserialize_keras_object",
-    "get_custom_objects", "get_registered_name", "get_registered_object", "load_model",
+    "get_custom_objects", "get_registered_name", "get_registered_object", "load_exported",
+    "load_model",
     "load_weights", "model_from_config", "model_from_json", "model_to_json",
     "register_keras_serializable", "save_model", "save_weights", "serialize_keras_object",
 ]
