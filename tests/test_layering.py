@@ -9,14 +9,16 @@ ROOT = pathlib.Path(__file__).resolve().parents[1] / "gazelle"
 # package prefix -> imports it must never make (module prefixes).
 FORBIDDEN = {
     "gazelle.core": ["gazelle.layers", "gazelle.models", "gazelle.training", "gazelle.callbacks",
-                     "gazelle.losses", "gazelle.metrics", "gazelle.optimizers"],
+                     "gazelle.losses", "gazelle.metrics", "gazelle.optimizers", "gazelle.saving"],
     "gazelle.activations": ["gazelle.layers", "gazelle.models", "gazelle.training"],
     "gazelle.initializers": ["gazelle.layers", "gazelle.models", "gazelle.training"],
     "gazelle.losses": ["gazelle.layers", "gazelle.models", "gazelle.training"],
     "gazelle.metrics": ["gazelle.layers", "gazelle.models", "gazelle.training"],
     "gazelle.optimizers": ["gazelle.layers", "gazelle.models", "gazelle.training",
                            "gazelle.saving"],
-    "gazelle.layers": ["gazelle.models", "gazelle.training", "gazelle.callbacks"],
+    "gazelle.layers": ["gazelle.models", "gazelle.training", "gazelle.callbacks",
+                       "gazelle.saving"],
+    "gazelle.regularizers": ["gazelle.saving", "gazelle.layers", "gazelle.models"],
     "gazelle.training": ["gazelle.models", "gazelle.layers"],
     "gazelle.callbacks": ["jax", "gazelle.models", "gazelle.layers", "gazelle.training"],
     "gazelle.utils.progbar": ["jax"],

@@ -107,7 +107,7 @@ def _regularizer(identifier):
 
 
 def _ser(obj):
-    from gazelle.saving.serialization import serialize_keras_object
+    from gazelle.core.serialization import serialize_keras_object
     return serialize_keras_object(obj)
 
 

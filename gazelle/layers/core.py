@@ -145,7 +145,7 @@ class Dense(Layer):
         return shape[:-1] + (self.units,)
 
     def get_config(self):
-        from gazelle.saving.serialization import serialize_keras_object as ser
+        from gazelle.core.serialization import serialize_keras_object as ser
         return {**super().get_config(), "units": self.units,
                 "activation": activations.serialize(self.activation),
                 "use_bias": self.use_bias,

@@ -123,7 +123,7 @@ class Embedding(Layer):
         return (*input_shape, self.output_dim)
 
     def get_config(self):
-        from gazelle.saving.serialization import serialize_keras_object as ser
+        from gazelle.core.serialization import serialize_keras_object as ser
         return {**super().get_config(), "input_dim": self.input_dim,
                 "output_dim": self.output_dim,
                 "embeddings_initializer": initializers.serialize(self.embeddings_initializer),

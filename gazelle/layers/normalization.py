@@ -14,7 +14,7 @@ from gazelle.layers.layer import Layer
 
 
 def _ser(obj):
-    from gazelle.saving.serialization import serialize_keras_object
+    from gazelle.core.serialization import serialize_keras_object
     return serialize_keras_object(obj)
 
 

@@ -47,13 +47,13 @@ class Pipeline(Layer):
         return input_shape
 
     def get_config(self):
-        from gazelle.saving.serialization import serialize_keras_object
+        from gazelle.core.serialization import serialize_keras_object
         return {"layers": [serialize_keras_object(layer) for layer in self._pipeline_layers],
                 "name": self.name}
 
     @classmethod
     def from_config(cls, config):
-        from gazelle.saving.serialization import deserialize_keras_object
+        from gazelle.core.serialization import deserialize_keras_object
         layers = config.get("layers")
         if not isinstance(layers, (list, tuple)):
             raise ValueError("Pipeline config must have a 'layers' entry with a list of "
