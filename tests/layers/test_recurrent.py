@@ -290,6 +290,20 @@ def test_time_distributed_dense_matches_keras_with_mask():
         ours(_x((3, 4)))
 
 
+def test_time_distributed_conv2d_and_bidirectional_weights_argument():
+    x = _x((2, 3, 6, 6, 2))
+    ours = keras.layers.TimeDistributed(keras.layers.Conv2D(3, 3, activation="relu"))
+    theirs = k3.layers.TimeDistributed(k3.layers.Conv2D(3, 3, activation="relu"))
+    _build_and_copy(ours, theirs, x)
+    _assert_same(ours(x), theirs(x))
+    donor = keras.layers.Bidirectional(keras.layers.GRU(2))
+    seq = _x((2, 4, 3))
+    donor(seq)
+    _randomize(donor)
+    taker = keras.layers.Bidirectional(keras.layers.GRU(2), weights=donor.get_weights())
+    _assert_same(taker(seq), donor(seq))
+
+
 def test_time_distributed_batchnorm_runs_per_step_as_keras():
     x = _x((4, 3, 2), seed=3)
     ours = keras.layers.TimeDistributed(keras.layers.BatchNormalization())
