@@ -10,6 +10,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[1] / "gazelle"
 FORBIDDEN = {
     "gazelle.core": ["gazelle.layers", "gazelle.models", "gazelle.training", "gazelle.callbacks",
                      "gazelle.losses", "gazelle.metrics", "gazelle.optimizers", "gazelle.saving"],
+    "gazelle.ops": ["gazelle.layers", "gazelle.models", "gazelle.training", "gazelle.losses",
+                    "gazelle.metrics", "gazelle.optimizers", "gazelle.saving"],
+    "gazelle.tree": ["jax", "gazelle.layers", "gazelle.models"],
     "gazelle.activations": ["gazelle.layers", "gazelle.models", "gazelle.training"],
     "gazelle.initializers": ["gazelle.layers", "gazelle.models", "gazelle.training"],
     "gazelle.losses": ["gazelle.layers", "gazelle.models", "gazelle.training"],
