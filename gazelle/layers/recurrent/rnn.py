@@ -341,14 +341,16 @@ class RNN(Layer):
             out, new = step_fn(x_t, s)
             new = jax.tree_util.tree_map(lambda a, b: a.astype(b.dtype), list(new), s)
             if mask is not None:
-                keep = m_t[:, None]
+                def keep(a, b):       # per sample: `a` where the step is valid, else `b`
+                    return jnp.where(m_t.reshape((-1,) + (1,) * (a.ndim - 1)), a, b)
+
                 if zero_for_mask:
-                    out = jnp.where(keep, out, jnp.zeros_like(out))
+                    out = keep(out, jnp.zeros_like(out))
                 else:
                     # The previous output is the first state (of the last cell if stacked).
                     prev = _first_leaf(s[-1]) if stacked else _first_leaf(s[0])
-                    out = jnp.where(keep, out, prev.astype(out.dtype))
-                new = jax.tree_util.tree_map(lambda n, o: jnp.where(keep, n, o), new, s)
+                    out = keep(out, prev.astype(out.dtype))
+                new = jax.tree_util.tree_map(keep, new, s)
             return (new, out), (out if keep_all else None)
 
         scan_xs = xs if mask is None else (xs, jnp.swapaxes(mask, 0, 1))
