@@ -97,3 +97,11 @@ def test_maxnorm_model_round_trips_and_loads_keras_files(tmp_path):
     again = keras.models.load_model(tmp_path / "g.keras")
     assert again.layers[0].kernel_constraint.get_config() == {"max_value": 0.5, "axis": 0}
     np.testing.assert_allclose(again.layers[0].kernel.numpy(), kernel, **TOL)
+
+
+def test_tf_keras_2_config_without_module_resolves():
+    # tf.keras 2 `.h5` files spell a constraint as {"class_name", "config"} only.
+    c = constraints.get({"class_name": "MaxNorm", "config": {"max_value": 3, "axis": 0}})
+    assert isinstance(c, constraints.MaxNorm) and c.get_config() == {"max_value": 3, "axis": 0}
+    w = np.full((2, 2), 4.0, "float32")
+    np.testing.assert_allclose(c(w), keras.constraints.MaxNorm(3, axis=0)(w), **TOL)
