@@ -16,6 +16,7 @@ types, pickled arrays, sizes past the limits below) is a `ValueError`.
 """
 import io
 import json
+import math
 import os
 import re
 import zipfile
@@ -33,7 +34,7 @@ MAX_WEIGHTS_BYTES = 16 << 30            # 16 GiB of weights
 MAX_MEMBERS = 256
 MAX_RANK = 32
 MAX_TENSORS = 100_000
-DTYPES = ("float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64",
+DTYPES = ("float16", "float32", "float64", "int8", "int16", "int32", "int64",
           "uint8", "uint16", "uint32", "uint64", "bool")
 _MEMBER_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}$")
 
@@ -104,6 +105,11 @@ def _parse_manifest(path, raw):
                         f"{type(entries).__name__}.")
         parsed[key] = [_check_spec(path, f"{key}[{i}]", e, allow_none)
                        for i, e in enumerate(entries)]
+    declared = sum(math.prod(s) * np.dtype(d).itemsize
+                   for _, s, d in parsed["weights"])
+    if declared > MAX_WEIGHTS_BYTES:
+        _fail(path, f"the weights declare {declared} bytes, more than the limit of "
+                    f"{MAX_WEIGHTS_BYTES}.")
     names = [n for n, _, _ in parsed["inputs"]]
     if len(set(names)) != len(names):
         _fail(path, f"input names must be unique, received {names}.")
@@ -131,29 +137,44 @@ def _parse_manifest(path, raw):
     return parsed
 
 
+def _npy_header(path, name, data):
+    """(shape, dtype) from an .npy header, read before any array memory is taken."""
+    stream = io.BytesIO(data)
+    try:
+        version = np.lib.format.read_magic(stream)
+        reader = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                  else np.lib.format.read_array_header_2_0)
+        shape, _, dtype = reader(stream)
+    except (ValueError, TypeError, SyntaxError, EOFError) as e:
+        _fail(path, f"weight {name!r} has no valid .npy header ({e}).")
+    return shape, dtype
+
+
 def _load_weights(path, raw, specs):
     try:
-        archive = np.load(io.BytesIO(raw), allow_pickle=False)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
-        _fail(path, f"weights.npz cannot be read as plain arrays ({e}).")
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        _fail(path, "weights.npz must be an .npz archive.")
+        members = zipfile.ZipFile(io.BytesIO(raw))
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
+        _fail(path, f"weights.npz is not a readable .npz archive ({e}).")
     values = []
-    with archive:
-        if len(archive.files) != len(specs):
-            _fail(path, f"weights.npz holds {len(archive.files)} arrays, the manifest "
-                        f"declares {len(specs)}.")
+    with members:
+        entries = members.namelist()
+        if len(entries) != len(specs):
+            _fail(path, f"weights.npz holds {len(entries)} arrays, the manifest declares "
+                        f"{len(specs)}.")
         for i, (name, shape, dtype) in enumerate(specs):
-            key = f"w{i}"
-            if key not in archive.files:
-                _fail(path, f"weights.npz has no array {key!r} (weight {name!r}).")
+            nbytes = math.prod(shape) * np.dtype(dtype).itemsize
+            data = _read_member(path, members, f"w{i}.npy", nbytes + 65536)
+            found_shape, found_dtype = _npy_header(path, name, data)
+            if found_dtype.hasobject:
+                _fail(path, f"weight {name!r} holds Python objects (pickled data), not a "
+                            "plain array; refusing to load it.")
+            if found_dtype.name != dtype or tuple(found_shape) != shape:
+                _fail(path, f"weight {name!r} is stored as {tuple(found_shape)} "
+                            f"{found_dtype.name}; the manifest declares {shape} {dtype}.")
             try:
-                value = archive[key]
-            except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
+                value = np.load(io.BytesIO(data), allow_pickle=False)
+            except (ValueError, OSError, EOFError) as e:
                 _fail(path, f"weight {name!r} cannot be read as a plain array ({e}).")
-            if value.dtype == object or value.dtype.name != dtype or value.shape != shape:
-                _fail(path, f"weight {name!r} has shape {value.shape} and dtype "
-                            f"{value.dtype}; the manifest declares {shape} {dtype}.")
             values.append(value)
     return values
 
@@ -213,7 +234,7 @@ class ExportedModel:
     def _check(self, name, shape, dtype, x):
         if isinstance(x, (list, tuple, int, float, bool)):
             x = np.asarray(x)
-            kind = np.dtype(dtype).kind if dtype != "bfloat16" else "f"
+            kind = np.dtype(dtype).kind
             if x.dtype.kind not in ("b", "i", "u", "f") or (
                     x.dtype.kind == "f" and kind != "f"):
                 raise ValueError(f"Input {name!r} expects dtype {dtype}; received values of "
@@ -222,7 +243,7 @@ class ExportedModel:
         elif not hasattr(x, "shape") or not hasattr(x, "dtype"):
             raise ValueError(f"Input {name!r} must be an array; received "
                              f"{type(x).__name__}.")
-        got = str(np.dtype(x.dtype)) if str(x.dtype) != "bfloat16" else "bfloat16"
+        got = str(x.dtype)
         if got != dtype:
             raise ValueError(f"Input {name!r} expects dtype {dtype}; received {got}.")
         if len(x.shape) != len(shape) or any(

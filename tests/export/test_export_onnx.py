@@ -130,3 +130,15 @@ def test_verbose_message_and_unknown_kwargs(tmp_path, capsys):
     assert "Saved ONNX artifact" in capsys.readouterr().out
     with pytest.raises(ValueError, match="unexpected arguments"):
         model.export(tmp_path / "m.onnx", format="onnx", bogus=1)
+
+
+def test_nested_sequential_inside_functional(tmp_path):
+    block = keras.Sequential([keras.Input(shape=(6,)), L.Dense(4, activation="relu"),
+                              L.Dense(4)], name="block")
+    inp = keras.Input(shape=(6,), name="features")
+    out = L.Dense(2, name="head")(L.Add()([block(inp), L.Dense(4)(inp)]))
+    model = keras.Model(inp, out)
+    model.export(tmp_path / "nested.onnx", format="onnx", verbose=False)
+    x = np.random.default_rng(0).standard_normal((7, 6)).astype("float32")
+    (got,) = _session(tmp_path / "nested.onnx").run(None, {"features": x})
+    np.testing.assert_allclose(got, predict(model, [x]), rtol=1e-5, atol=1e-5)

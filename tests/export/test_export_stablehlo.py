@@ -240,3 +240,24 @@ def test_bounded_symbolic_batch_is_enforced(tmp_path):
     too_many = np.zeros((serve.max_batch_size + 1, 8, 8, 2), "float32")
     with pytest.raises(ValueError, match="at most"):
         serve(too_many)
+
+
+def test_hostile_npy_header_is_refused_before_allocating(artifact, tmp_path):
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f4", "fortran_order": False, "shape": (10 ** 12,)})
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w") as z:
+        z.writestr("w0.npy", header.getvalue() + b"\x00" * 16)
+        z.writestr("w1.npy", header.getvalue())
+    _rewrite(artifact, tmp_path / "h.zip", {"weights.npz": inner.getvalue()})
+    with pytest.raises(ValueError, match=r"stored as \(1000000000000,\)"):
+        load_exported(tmp_path / "h.zip")
+
+
+def test_declared_weight_sizes_are_bounded(artifact, tmp_path):
+    manifest = _manifest(artifact)
+    manifest["weights"][0]["shape"] = [2 ** 39, 2 ** 39]
+    _rewrite(artifact, tmp_path / "big.zip", {"manifest.json": json.dumps(manifest)})
+    with pytest.raises(ValueError, match="more than the limit"):
+        load_exported(tmp_path / "big.zip")
