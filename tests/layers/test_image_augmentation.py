@@ -72,7 +72,7 @@ def test_grayscale_and_gaussian_blur_match_keras_for_given_draws():
         _close(ours, theirs)
 
 
-@pytest.mark.parametrize("value_range, bins, channels", [((0, 255), 256, 1), ((0, 1), 16, 3)])
+@pytest.mark.parametrize("value_range, bins, channels", [((0, 255), 64, 1), ((0, 1), 16, 3)])
 def test_auto_contrast_and_equalization_match_keras(value_range, bins, channels):
     x = _images((3, 7, 8, channels), high=value_range[1])
     x[1, ..., -1] = 0.5 * value_range[1]          # a constant channel is left alone
@@ -82,7 +82,7 @@ def test_auto_contrast_and_equalization_match_keras(value_range, bins, channels)
     theirs = k3.layers.Equalization(value_range=value_range, bins=bins)
     # Keras pools the histogram over the batch (and loops over the bins, slowly, so few
     # images here); per image the two agree.
-    for i in range(1 if bins == 256 else 2):
+    for i in range(1 if bins > 16 else 2):
         _close(ours(x[i:i + 1]), theirs(x[i:i + 1], training=True))
     np.testing.assert_array_equal(ours(x, training=False), x)
 
@@ -300,7 +300,7 @@ def test_rand_augment_runs_the_drawn_operations_with_their_own_draws():
     layer = L.RandAugment(num_ops=2, factor=0.3, seed=0)
     keys = jax.random.split(jax.random.key(1), 2)
     ops = layer._ops()
-    for i, j in [(0, 3), (2, 9), (10, 5), (7, 8)]:
+    for i, j in [(2, 9), (10, 5)]:
         out = layer.transform_images(x, (np.array([i, j]), keys), True)
         expected = x
         for layer_op, key in ((ops[i], keys[0]), (ops[j], keys[1])):
