@@ -3,9 +3,11 @@
 An image layer takes one image `(height, width, channels)`, a batch
 `(batch, height, width, channels)` (or the channels-first forms), or a dict with an
 `"images"` entry plus optional `"labels"` and `"segmentation_masks"`. Subclasses see
-batched channels-last images only: `get_transformation` draws the random parameters
-once per call, `transform_images` applies them, and `transform_labels` /
-`transform_segmentation_masks` apply the same draw to the other entries.
+batched channels-last images only: `_draw(key, images)` draws a call's random parameters
+(from the layer's SeedGenerator, in training only), `transform_images` applies them,
+and `transform_labels` / `transform_segmentation_masks` apply the same draw to the
+other entries. Policies (RandAugment, AugMix) call their sublayers' `_draw` with keys
+of their own.
 
 Like Keras 3, a random layer called without `training` augments (`layer(images)` on
 NumPy arrays returns augmented images); `predict` and `evaluate` call it with
