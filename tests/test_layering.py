@@ -13,6 +13,8 @@ FORBIDDEN = {
     "gazelle.ops": ["gazelle.layers", "gazelle.models", "gazelle.training", "gazelle.losses",
                     "gazelle.metrics", "gazelle.optimizers", "gazelle.saving"],
     "gazelle.tree": ["jax", "gazelle.layers", "gazelle.models"],
+    "gazelle.constraints": ["gazelle.layers", "gazelle.models", "gazelle.training",
+                            "gazelle.saving"],
     "gazelle.activations": ["gazelle.layers", "gazelle.models", "gazelle.training"],
     "gazelle.initializers": ["gazelle.layers", "gazelle.models", "gazelle.training"],
     "gazelle.losses": ["gazelle.layers", "gazelle.models", "gazelle.training"],
