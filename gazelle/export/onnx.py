@@ -426,10 +426,15 @@ def export_onnx(model, filepath, input_signature=None, verbose=True, opset=None)
     except Exception as e:  # noqa: BLE001
         raise ValueError(f"The ONNX graph built for model '{model.name}' is invalid: {e}") from e
     filepath = os.fspath(filepath)
+    data = proto.SerializeToString()
     tmp = filepath + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(proto.SerializeToString())
-    os.replace(tmp, filepath)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, filepath)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
     if verbose:
         print(f"Saved ONNX artifact at '{filepath}' (inputs {[i.name for i in infos]}, outputs "
               f"{out_names}).")

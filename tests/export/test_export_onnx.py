@@ -142,3 +142,38 @@ def test_nested_sequential_inside_functional(tmp_path):
     x = np.random.default_rng(0).standard_normal((7, 6)).astype("float32")
     (got,) = _session(tmp_path / "nested.onnx").run(None, {"features": x})
     np.testing.assert_allclose(got, predict(model, [x]), rtol=1e-5, atol=1e-5)
+
+
+def _two_outputs():
+    a = keras.Input(shape=(3,), name="a")
+    h = L.Dense(4, activation="relu")(a)
+    return keras.Model(a, [L.Dense(2, name="o1")(h), L.Dense(1, name="o2")(h)])
+
+
+def test_two_outputs_and_variable_length(tmp_path):
+    model = _two_outputs()
+    model.export(tmp_path / "two.onnx", format="onnx", verbose=False)
+    session = _session(tmp_path / "two.onnx")
+    assert [o.name for o in session.get_outputs()] == ["o1", "o2"]
+    x = np.random.default_rng(0).standard_normal((7, 3)).astype("float32")
+    for got, ref in zip(session.run(None, {"a": x}), model.predict(x, verbose=0)):
+        np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5)
+    seq = keras.Sequential([keras.Input(shape=(None,), dtype="int32"), L.Embedding(20, 4),
+                            L.GlobalAveragePooling1D(), L.Dense(2)])
+    seq.export(tmp_path / "seq.onnx", format="onnx", verbose=False)
+    session = _session(tmp_path / "seq.onnx")
+    assert all(isinstance(d, str) for d in session.get_inputs()[0].shape)
+    for length in (3, 11):
+        ids = np.random.default_rng(length).integers(0, 20, (5, length)).astype("int32")
+        (got,) = session.run(None, {session.get_inputs()[0].name: ids})
+        np.testing.assert_allclose(got, predict(seq, [ids]), rtol=1e-5, atol=1e-5)
+
+
+def test_input_signature_fixes_the_declared_shape(tmp_path):
+    model = FAMILIES["mlp"]()
+    model.export(tmp_path / "fixed.onnx", format="onnx", verbose=False,
+                 input_signature=[keras.Input(batch_shape=(4, 28, 28))])
+    assert _session(tmp_path / "fixed.onnx").get_inputs()[0].shape == [4, 28, 28]
+    with pytest.raises(ValueError, match="input_signature has 2 entries"):
+        model.export(tmp_path / "bad.onnx", format="onnx",
+                     input_signature=[keras.Input(shape=(28, 28)), keras.Input(shape=(2,))])

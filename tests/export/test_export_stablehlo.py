@@ -261,3 +261,23 @@ def test_declared_weight_sizes_are_bounded(artifact, tmp_path):
     _rewrite(artifact, tmp_path / "big.zip", {"manifest.json": json.dumps(manifest)})
     with pytest.raises(ValueError, match="more than the limit"):
         load_exported(tmp_path / "big.zip")
+
+
+def test_two_outputs_and_variable_length(tmp_path):
+    a = keras.Input(shape=(3,), name="a")
+    h = L.Dense(4, activation="relu")(a)
+    model = keras.Model(a, [L.Dense(2, name="o1")(h), L.Dense(1, name="o2")(h)])
+    model.export(tmp_path / "two.zip", format="jax", verbose=False)
+    serve = load_exported(tmp_path / "two.zip")
+    assert serve.output_names == ["o1", "o2"]
+    x = np.random.default_rng(0).standard_normal((7, 3)).astype("float32")
+    for got, ref in zip(serve(x), model.predict(x, verbose=0)):
+        np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5)
+    seq = keras.Sequential([keras.Input(shape=(None,), dtype="int32"), L.Embedding(20, 4),
+                            L.GlobalAveragePooling1D(), L.Dense(2)])
+    seq.export(tmp_path / "seq.zip", format="jax", verbose=False)
+    serve = load_exported(tmp_path / "seq.zip")
+    assert serve.input_shapes == [(None, None)]
+    for length in (3, 11):
+        ids = np.random.default_rng(length).integers(0, 20, (5, length)).astype("int32")
+        np.testing.assert_allclose(serve(ids), predict(seq, [ids]), rtol=1e-5, atol=1e-5)
