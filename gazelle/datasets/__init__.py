@@ -5,6 +5,11 @@ by sha256 before use; see `gazelle/datasets/_files.py` for the lookup order.
 """
 from gazelle.datasets import california_housing as california_housing
 from gazelle.datasets import fashion_mnist as fashion_mnist
+from gazelle.datasets import imdb as imdb
 from gazelle.datasets import mnist as mnist
+from gazelle.datasets import reuters as reuters
+from gazelle.datasets import rt_polarity as rt_polarity
+from gazelle.datasets import shakespeare as shakespeare
 
-__all__ = ["california_housing", "fashion_mnist", "mnist"]
+__all__ = ["california_housing", "fashion_mnist", "imdb", "mnist", "reuters", "rt_polarity",
+           "shakespeare"]

@@ -90,9 +90,13 @@ from gazelle.layers.pooling import MaxPooling2D as MaxPooling2D
 from gazelle.layers.pooling import MaxPooling3D as MaxPooling3D
 from gazelle.layers.preprocessing import AugMix as AugMix
 from gazelle.layers.preprocessing import AutoContrast as AutoContrast
+from gazelle.layers.preprocessing import CategoryEncoding as CategoryEncoding
 from gazelle.layers.preprocessing import CenterCrop as CenterCrop
 from gazelle.layers.preprocessing import CutMix as CutMix
+from gazelle.layers.preprocessing import Discretization as Discretization
 from gazelle.layers.preprocessing import Equalization as Equalization
+from gazelle.layers.preprocessing import Hashing as Hashing
+from gazelle.layers.preprocessing import IntegerLookup as IntegerLookup
 from gazelle.layers.preprocessing import MixUp as MixUp
 from gazelle.layers.preprocessing import Normalization as Normalization
 from gazelle.layers.preprocessing import Pipeline as Pipeline
@@ -119,6 +123,8 @@ from gazelle.layers.preprocessing import RandomZoom as RandomZoom
 from gazelle.layers.preprocessing import Rescaling as Rescaling
 from gazelle.layers.preprocessing import Resizing as Resizing
 from gazelle.layers.preprocessing import Solarization as Solarization
+from gazelle.layers.preprocessing import StringLookup as StringLookup
+from gazelle.layers.preprocessing import TextVectorization as TextVectorization
 from gazelle.layers.recurrent import GRU as GRU
 from gazelle.layers.recurrent import LSTM as LSTM
 from gazelle.layers.recurrent import RNN as RNN

@@ -2,6 +2,11 @@
 
 Explicit re-exports only; each family lives in its own module.
 """
+from gazelle.layers.preprocessing.categorical import CategoryEncoding as CategoryEncoding
+from gazelle.layers.preprocessing.categorical import Discretization as Discretization
+from gazelle.layers.preprocessing.categorical import Hashing as Hashing
+from gazelle.layers.preprocessing.categorical import IntegerLookup as IntegerLookup
+from gazelle.layers.preprocessing.categorical import StringLookup as StringLookup
 from gazelle.layers.preprocessing.image import AugMix as AugMix
 from gazelle.layers.preprocessing.image import AutoContrast as AutoContrast
 from gazelle.layers.preprocessing.image import CenterCrop as CenterCrop
@@ -33,3 +38,4 @@ from gazelle.layers.preprocessing.image import Solarization as Solarization
 from gazelle.layers.preprocessing.numeric import Normalization as Normalization
 from gazelle.layers.preprocessing.numeric import Rescaling as Rescaling
 from gazelle.layers.preprocessing.pipeline import Pipeline as Pipeline
+from gazelle.layers.preprocessing.text import TextVectorization as TextVectorization
