@@ -85,6 +85,8 @@ class Dense(Layer):
     ```
     """
 
+    supports_masking = True     # passes its input's mask on, as in Keras 3
+
     def __init__(self, units, activation=None, use_bias=True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
@@ -168,6 +170,8 @@ class Activation(Layer):
     ```
     """
 
+    supports_masking = True     # passes its input's mask on, as in Keras 3
+
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
@@ -181,6 +185,8 @@ class Activation(Layer):
 
 class Identity(Layer):
     """Returns its input unchanged."""
+
+    supports_masking = True     # passes its input's mask on, as in Keras 3
 
     def call(self, inputs):
         return inputs

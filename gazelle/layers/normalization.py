@@ -203,6 +203,8 @@ class LayerNormalization(Layer):
     ```
     """
 
+    supports_masking = True     # passes its input's mask on, as in Keras 3
+
     def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones", beta_regularizer=None,
                  gamma_regularizer=None, beta_constraint=None, gamma_constraint=None,

@@ -78,6 +78,8 @@ class Dropout(Layer):
     ```
     """
 
+    supports_masking = True     # passes its input's mask on, as in Keras 3
+
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
         self.rate = _check_rate(type(self).__name__, rate)
@@ -230,6 +232,8 @@ class GaussianNoise(Layer):
     ```
     """
 
+    supports_masking = True     # passes its input's mask on, as in Keras 3
+
     def __init__(self, stddev, seed=None, **kwargs):
         super().__init__(**kwargs)
         if isinstance(stddev, bool) or not isinstance(stddev, numbers.Real) or stddev < 0:
@@ -263,6 +267,8 @@ class GaussianDropout(Layer):
         rate: float between 0 and 1 (1 excluded), the drop probability (as in Dropout).
         seed: optional int, the random seed.
     """
+
+    supports_masking = True     # passes its input's mask on, as in Keras 3
 
     def __init__(self, rate, seed=None, **kwargs):
         super().__init__(**kwargs)
