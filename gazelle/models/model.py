@@ -24,10 +24,16 @@ class Model(Layer):
     """
 
     def __new__(cls, *args, **kwargs):
-        # keras.Model(inputs=..., outputs=...) builds a Functional model.
+        # keras.Model(inputs=..., outputs=...) builds a Functional model; so does a subclass
+        # of Model called with (inputs, outputs): it becomes a Functional subclass that
+        # keeps its own methods (train_step, ...), as in Keras 3.
         if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
             from gazelle.models.functional import Functional
             return object.__new__(Functional)
+        if _functional_arguments(args, kwargs):
+            from gazelle.models.functional import Functional
+            if not issubclass(cls, Functional):
+                return object.__new__(_functional_subclass(cls, Functional))
         return object.__new__(cls)
 
     def __init__(self, *args, **kwargs):
@@ -200,9 +206,234 @@ class Model(Layer):
 
     @property
     def metrics(self):
-        if self._trainer is None or self._trainer.metrics is None:
-            return []
-        return list(self._trainer.metrics)
+        """The compiled metrics (loss first), then `keras.metrics.Metric`s stored on the model."""
+        from gazelle.metrics import Metric
+        out = []
+        if self._trainer is not None and self._trainer.metrics is not None:
+            out.extend(self._trainer.metrics)
+        seen = {id(m) for m in out}
+        for value in vars(self).values():
+            for item in value if isinstance(value, (list, tuple)) else (value,):
+                if isinstance(item, Metric) and id(item) not in seen:
+                    seen.add(id(item))
+                    out.append(item)
+        return out
+
+    # -- Keras 3's step contract (JAX backend) ------------------------------------------------
+    # fit/evaluate/predict call these inside their compiled chunks when a subclass overrides
+    # any of them (see `_overridden_steps`); otherwise gazelle's own fused step runs.
+    def train_step(self, state, data):
+        """One training step as a pure function (Keras 3's JAX contract).
+
+        Override it to customize `fit()`. It runs inside the compiled loop, so it must be
+        pure: take arrays, return arrays.
+
+        Args:
+            state: `(trainable_variables, non_trainable_variables, optimizer_variables,
+                metrics_variables)`, lists of arrays aligned with `self.trainable_variables`,
+                `self.non_trainable_variables`, `self.optimizer.variables` and
+                `self.metrics_variables`.
+            data: one batch: `x`, `(x, y)` or `(x, y, sample_weight)`.
+
+        Returns:
+            `(logs, state)`: a dict of scalars, and the new state in the same layout.
+
+        ```python
+        def train_step(self, state, data):
+            trainable, non_trainable, optimizer_vars, metrics_vars = state
+            x, y = data
+            grad_fn = jax.value_and_grad(self.compute_loss_and_updates, has_aux=True)
+            (loss, (y_pred, non_trainable, metrics_vars)), grads = grad_fn(
+                trainable, non_trainable, metrics_vars, x, y, None, training=True)
+            trainable, optimizer_vars = self.optimizer.stateless_apply(
+                optimizer_vars, grads, trainable)
+            ...
+            return logs, (trainable, non_trainable, optimizer_vars, metrics_vars)
+        ```
+        """
+        import jax
+        trainable, non_trainable, optimizer_values, metric_values = state
+        x, y, sample_weight = unpack_x_y_sample_weight(data)
+        grad_fn = jax.value_and_grad(self.compute_loss_and_updates, has_aux=True)
+        (loss, (y_pred, non_trainable, metric_values)), grads = grad_fn(
+            trainable, non_trainable, metric_values, x, y, sample_weight, training=True,
+            optimizer_variables=optimizer_values)
+        trainable, optimizer_values = self.optimizer.stateless_apply(
+            optimizer_values, grads, trainable)
+        if _has_constraints(self):
+            trainable = [v if getattr(w, "constraint", None) is None else w.constraint(v)
+                         for v, w in zip(trainable, self.trainable_variables)]
+        logs, metric_values = self._update_metrics_variables(
+            metric_values, loss, x, y, y_pred, sample_weight)
+        return logs, (trainable, non_trainable, optimizer_values, metric_values)
+
+    def test_step(self, state, data):
+        """One evaluation step as a pure function (Keras 3's JAX contract).
+
+        Args:
+            state: `(trainable_variables, non_trainable_variables, metrics_variables)`.
+            data: one batch: `x`, `(x, y)` or `(x, y, sample_weight)`.
+
+        Returns:
+            `(logs, state)`, the state in the same layout.
+        """
+        trainable, non_trainable, metric_values = state
+        x, y, sample_weight = unpack_x_y_sample_weight(data)
+        loss, (y_pred, non_trainable, metric_values) = self.compute_loss_and_updates(
+            trainable, non_trainable, metric_values, x, y, sample_weight, training=False)
+        logs, metric_values = self._update_metrics_variables(
+            metric_values, loss, x, y, y_pred, sample_weight)
+        return logs, (trainable, non_trainable, metric_values)
+
+    def predict_step(self, state, data):
+        """One prediction step as a pure function (Keras 3's JAX contract).
+
+        Args:
+            state: `(trainable_variables, non_trainable_variables)`.
+            data: one batch of inputs.
+
+        Returns:
+            `(outputs, non_trainable_variables)`.
+        """
+        trainable, non_trainable = state
+        x, _, _ = unpack_x_y_sample_weight(data)
+        return self.stateless_call(trainable, non_trainable, x, training=False)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """The total loss of a batch: the compiled loss plus the losses added by layers.
+
+        Override it to change the loss that the default `train_step` minimizes.
+
+        Args:
+            x: input data.
+            y: target data.
+            y_pred: the model's predictions for `x`.
+            sample_weight: per-sample weights for the loss.
+            training: whether the loss is computed for training.
+
+        Returns:
+            A scalar.
+        """
+        import jax
+        import jax.numpy as jnp
+        from gazelle import config
+        del x, training
+        total = jnp.zeros((), config.floatx())
+        trainer = self._trainer
+        if trainer is not None and trainer.loss is not None and y is not None:
+            loss, parts = trainer.loss(trainer.targets(y), jax.tree_util.tree_leaves(y_pred),
+                                       sample_weight)
+            total = total + loss
+            trainer.update_output_loss_trackers(parts, y_pred)
+        for extra in self.losses:
+            total = total + jnp.sum(jnp.asarray(extra, config.floatx()))
+        return total
+
+    def stateless_compute_loss(self, trainable_variables, non_trainable_variables,
+                               metrics_variables, x=None, y=None, y_pred=None,
+                               sample_weight=None, training=True):
+        """`compute_loss` as a pure function of the variables' values.
+
+        Returns:
+            `(loss, (trainable_variables, non_trainable_variables, metrics_variables))`.
+        """
+        from gazelle.core.variables import StatelessScope
+        mapping = list(zip(self.trainable_variables, trainable_variables)) + list(
+            zip(self.non_trainable_variables, non_trainable_variables)) + list(
+            zip(self.metrics_variables, metrics_variables))
+        with StatelessScope(mapping) as scope:
+            loss = self._call_compute_loss(x, y, y_pred, sample_weight, training)
+        non_trainable = _current(scope, self.non_trainable_variables, non_trainable_variables)
+        metric_values = _current(scope, self.metrics_variables, metrics_variables)
+        return loss, (trainable_variables, non_trainable, metric_values)
+
+    def _call_compute_loss(self, x, y, y_pred, sample_weight, training):
+        import inspect
+        if "training" in inspect.signature(self.compute_loss).parameters:
+            return self.compute_loss(x, y, y_pred, sample_weight, training=training)
+        return self.compute_loss(x, y, y_pred, sample_weight)
+
+    def compute_loss_and_updates(self, trainable_variables, non_trainable_variables,
+                                 metrics_variables, x, y, sample_weight, training=False,
+                                 optimizer_variables=None):
+        """Forward pass and loss as a pure function, for `jax.value_and_grad`.
+
+        Returns:
+            `(loss, (y_pred, non_trainable_variables, metrics_variables))`.
+        """
+        y_pred, non_trainable, losses = self.stateless_call(
+            trainable_variables, non_trainable_variables, x, training=training,
+            return_losses=True)
+        self.__dict__["_losses_override"] = list(losses)
+        try:
+            loss, (_, non_trainable, metric_values) = self.stateless_compute_loss(
+                trainable_variables, non_trainable, metrics_variables, x=x, y=y,
+                y_pred=y_pred, sample_weight=sample_weight, training=training)
+        finally:
+            self.__dict__["_losses_override"] = None
+        return loss, (y_pred, non_trainable, metric_values)
+
+    def _update_metrics_variables(self, metrics_variables, loss, x, y, y_pred,
+                                  sample_weight):
+        import jax
+        from gazelle.core.variables import StatelessScope
+        variables = self.metrics_variables
+        with StatelessScope(zip(variables, metrics_variables)) as scope:
+            tracker = self._trainer.loss_tracker() if self._trainer is not None else None
+            if tracker is not None:
+                leaves = [a for a in jax.tree_util.tree_leaves(x) if a is not None]
+                tracker.update_state(loss, sample_weight=leaves[0].shape[0])
+            logs = self.compute_metrics(x, y, y_pred, sample_weight)
+        return logs, _current(scope, variables, metrics_variables)
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        """Updates the compiled metrics with a batch and returns `get_metrics_result()`.
+
+        Args:
+            x: input data.
+            y: target data.
+            y_pred: the model's predictions for `x`.
+            sample_weight: per-sample weights for the metrics.
+
+        Returns:
+            A dict of metric values, as `get_metrics_result()`.
+        """
+        del x
+        if self._trainer is not None and y is not None:
+            self._trainer.update_compiled_metrics(y, y_pred, sample_weight)
+        return self.get_metrics_result()
+
+    def get_metrics_result(self):
+        """The current value of each metric in `self.metrics`, as a dict (name -> value)."""
+        out = {}
+        for metric in self.metrics:
+            result = metric.result()
+            if isinstance(result, dict):
+                out.update(result)
+            else:
+                out[metric.name] = result
+        return out
+
+    @property
+    def metrics_variables(self):
+        """The Variables of every metric in `self.metrics`, in order (one flat list)."""
+        return [v for m in self.metrics for v in m.variables]
+
+    def reset_metrics(self):
+        """Resets the state of every metric in `self.metrics`."""
+        for m in self.metrics:
+            m.reset_state()
+
+    @property
+    def losses(self):
+        override = self.__dict__.get("_losses_override")
+        return list(override) if override is not None else Layer.losses.fget(self)
+
+    def _overridden_steps(self):
+        """Names of Keras's step hooks that this model's class overrides (the trainer then
+        runs the model's own steps instead of its fused ones)."""
+        return tuple(name for name in _STEP_HOOKS
+                     if getattr(type(self), name) is not getattr(Model, name))
 
     # -- saving (delegates to gazelle.saving) ---------------------------------------------
     def save(self, filepath, overwrite=True, include_optimizer=True, save_format=None,
@@ -298,6 +529,59 @@ class Model(Layer):
             all(isinstance(d, (tuple, list)) for d in input_shape))
         self.compute_output_shape([tuple(s) for s in input_shape] if multi
                                   else tuple(input_shape))
+
+
+_STEP_HOOKS = ("train_step", "test_step", "predict_step", "compute_loss",
+               "compute_loss_and_updates", "stateless_compute_loss", "compute_metrics",
+               "get_metrics_result")
+
+
+def unpack_x_y_sample_weight(data):
+    """One batch -> `(x, y, sample_weight)`, missing parts None (Keras's convention)."""
+    if isinstance(data, list):
+        data = tuple(data)
+    if not isinstance(data, tuple):
+        return data, None, None
+    if len(data) == 1:
+        return data[0], None, None
+    if len(data) == 2:
+        return data[0], data[1], None
+    if len(data) == 3:
+        return data
+    raise ValueError("A batch must be `x`, `(x, y)` or `(x, y, sample_weight)`; received a "
+                     f"tuple of {len(data)} elements.")
+
+
+def _current(scope, variables, values):
+    out = []
+    for v, old in zip(variables, values):
+        new = scope.get_current_value(v)
+        out.append(old if new is None else new)
+    return out
+
+
+def _has_constraints(model):
+    return any(getattr(w, "constraint", None) is not None for w in model.trainable_variables)
+
+
+def _functional_arguments(args, kwargs):
+    """Whether Model(...) arguments describe a graph: (inputs, outputs), as Keras 3 reads them."""
+    return len(args) == 2 or (len(args) == 1 and "outputs" in kwargs) or (
+        "inputs" in kwargs and "outputs" in kwargs)
+
+
+_FUNCTIONAL_SUBCLASSES = {}
+
+
+def _functional_subclass(cls, functional):
+    """`cls` with Functional mixed in after it: its own methods win, the graph runs `call`."""
+    sub = _FUNCTIONAL_SUBCLASSES.get(cls)
+    if sub is None:
+        sub = type(cls.__name__, (cls, functional), {
+            "__module__": cls.__module__, "__qualname__": cls.__qualname__,
+            "__doc__": cls.__doc__})
+        _FUNCTIONAL_SUBCLASSES[cls] = sub
+    return sub
 
 
 class _Bare:

@@ -76,6 +76,15 @@ class CompiledLoss:
         return total, parts
 
 
+class NoLoss:
+    """Stands in for a CompiledLoss when a model's own train_step needs no compiled loss."""
+
+    def __init__(self, output_names):
+        self.output_names = list(output_names)
+        self.specs = [None] * len(self.output_names)
+        self.fns = [None] * len(self.output_names)
+
+
 class MetricSlot(NamedTuple):
     """A metric and what feeds it: the total loss, one output's loss, or one output."""
     metric: object

@@ -46,6 +46,7 @@ class Steps:
         self._cache = {}
         self._pending = {}            # chunk key -> Future of its XLA compile (precompile)
         self.traces = 0               # how many chunk programs were traced (tests read it)
+        self.run_eagerly = False      # compile(run_eagerly=True): steps run in Python
 
     # -- single steps --------------------------------------------------------------
     def _forward(self, trainable, non_trainable, x, training):
@@ -107,8 +108,21 @@ class Steps:
             state.metrics, loss, parts, y, y_pred, sw, batch_size))
 
     def predict_step(self, state, x):
+        if "predict_step" in overridden_steps(self.model):
+            return self._model_predict_step(state, x)
         y_pred, _, _ = self._forward(state.trainable, state.non_trainable, x, False)
         return y_pred
+
+    def _model_predict_step(self, state, x):
+        result = self.model.predict_step((list(state.trainable), list(state.non_trainable)), x)
+        if not (isinstance(result, tuple) and len(result) == 2 and
+                isinstance(result[1], (list, tuple)) and
+                len(result[1]) == len(self.layout.non_trainable)):
+            raise NotImplementedError(
+                f"{type(self.model).__name__}.predict_step() must return `(outputs, "
+                "non_trainable_variables)` as in Keras 3's JAX backend; it returned "
+                f"{type(result).__name__}.")
+        return result[0]
 
     def results(self, metric_values):
         out = {}
@@ -124,6 +138,8 @@ class Steps:
     def chunk(self, kind, steps, batch_size, masked):
         """The jitted function running `steps` steps of `kind` ('train'/'test'/'predict')."""
         dist = distribute.current()
+        if self.run_eagerly:
+            return _Eager(self, kind, steps, batch_size)
         key = (kind, steps, batch_size, masked, dist)
         fn = self._cache.get(key)
         if fn is None:
@@ -139,7 +155,7 @@ class Steps:
         programs needed later in the epoch (the short last batch, validation) compile while
         the first chunks train. `chunk()` waits for the compile before handing it out."""
         key = (kind, steps, batch_size, masked, distribute.current())
-        if key in self._pending:
+        if key in self._pending or self.run_eagerly:
             return
         lowered = self.chunk(kind, steps, batch_size, masked).lower(*args)
         self._pending[key] = _compiler().submit(lowered.compile)
@@ -164,6 +180,9 @@ class Steps:
 
         if steps > 1 and self.per_step_dispatch:
             return _Dispatched(self.chunk(kind, 1, batch_size, False), batch_size, kind)
+
+        if kind != "predict" and self.logged:
+            return self._build_logged_chunk(kind, steps, masked, take, block_indices)
 
         if kind == "predict":
             def run(state, x, order, start):
@@ -210,8 +229,201 @@ class Steps:
 
         return jax.jit(run, donate_argnums=(0,) if kind == "train" else ())
 
+    def _build_logged_chunk(self, kind, steps, masked, take, block_indices):
+        """A chunk of steps that return their own logs (the model's `train_step`/`test_step`):
+        the logs of the chunk's last valid step come out with the state. Steps past
+        `n_valid` run but keep the state they were given."""
+        step = self.train_step_logs if kind == "train" else self.test_step_logs
+
+        def body(state, k, n_valid, batch):
+            new, logs = step(state, batch)
+            if masked:
+                keep = k < n_valid
+                new = jax.tree_util.tree_map(lambda a, b: jnp.where(keep, a, b), new, state)
+            return new, logs
+
+        def run(state, data, order, start, n_valid):
+            self.traces += 1
+            if steps == 1:
+                state, logs = body(state, 0, n_valid, take(data, block_indices(order, start)[0]))
+                return state, logs, None
+            state, logs = jax.lax.scan(
+                lambda st, inp: body(st, inp[0], n_valid, take(data, inp[1])), state,
+                (jnp.arange(steps), block_indices(order, start)))
+            last = jnp.clip(n_valid - 1, 0, steps - 1) if masked else steps - 1
+            return state, jax.tree_util.tree_map(lambda a: a[last], logs), None
+
+        return jax.jit(run, donate_argnums=(0,) if kind == "train" else ())
+
     def reset_metrics(self):
         return [m.stateless_reset_state() for m in self.metrics]
+
+    logged = False                    # steps return their own logs (KerasSteps)
+    log_names = ()
+
+
+class KerasSteps(Steps):
+    """Steps that run the model's own `train_step`/`test_step`/`predict_step` (Keras 3's JAX
+    contract) inside the same compiled chunks: the TrainState is handed over as Keras's
+    tuples of lists of arrays (metrics flattened in `model.metrics` order) and read back."""
+
+    logged = True
+
+    def __init__(self, model, loss, slots, optimizer, layout, metrics):
+        super().__init__(model, loss, slots, optimizer, layout)
+        self.metrics = list(metrics)
+        self.log_names = []
+
+    def _flat(self, metric_values):
+        return [v for values in metric_values for v in values]
+
+    def _split(self, flat, what):
+        flat = list(flat)
+        sizes = [len(vs) for vs in self.layout.metrics]
+        if len(flat) != sum(sizes):
+            raise ValueError(
+                f"{what} returned {len(flat)} metrics variables; the model's metrics "
+                f"({[m.name for m in self.metrics]}) have {sum(sizes)}. Return one array per "
+                "entry of `self.metrics_variables`, in the order of `self.metrics`.")
+        out, i = [], 0
+        for n in sizes:
+            out.append(flat[i:i + n])
+            i += n
+        return out
+
+    def _result(self, result, n, what):
+        layout = {4: "(trainable_variables, non_trainable_variables, optimizer_variables, "
+                     "metrics_variables)",
+                  3: "(trainable_variables, non_trainable_variables, metrics_variables)"}[n]
+        if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], dict)
+                and isinstance(result[1], (tuple, list)) and len(result[1]) == n):
+            raise NotImplementedError(
+                f"{type(self.model).__name__}.{what}() must return `(logs, state)` as in Keras "
+                f"3's JAX backend: `logs` a dict of scalars and `state` the tuple {layout}; "
+                f"it returned {type(result).__name__}. gazelle runs steps compiled, so a "
+                "step cannot update Variables in place (TensorFlow/PyTorch style); compute "
+                "the new values and return them.")
+        logs, state = result
+        for name, old, new in zip(("trainable_variables", "non_trainable_variables"),
+                                  (self.layout.trainable, self.layout.non_trainable), state):
+            if len(new) != len(old):
+                raise ValueError(f"{what}() returned {len(new)} {name}; the model has "
+                                 f"{len(old)}.")
+        self.log_names = list(logs)
+        return logs, [list(part) for part in state]
+
+    def train_step_logs(self, state, batch):
+        result = self.model.train_step(
+            (list(state.trainable), list(state.non_trainable), list(state.optimizer),
+             self._flat(state.metrics)), _keras_data(batch))
+        logs, (trainable, non_trainable, opt_values, metric_values) = self._result(
+            result, 4, "train_step")
+        return TrainState(trainable, non_trainable, opt_values,
+                          self._split(metric_values, "train_step()")), logs
+
+    def test_step_logs(self, state, batch):
+        result = self.model.test_step(
+            (list(state.trainable), list(state.non_trainable), self._flat(state.metrics)),
+            _keras_data(batch))
+        logs, (trainable, non_trainable, metric_values) = self._result(result, 3, "test_step")
+        return state._replace(non_trainable=non_trainable,
+                              metrics=self._split(metric_values, "test_step()")), logs
+
+
+
+def _keras_data(batch):
+    """gazelle's (x, y, sample_weight) batch as Keras hands it to a step: x, (x, y) or all."""
+    if not isinstance(batch, tuple):
+        return batch
+    x, y, sw = batch
+    if sw is not None:
+        return x, y, sw
+    if y is not None:
+        return x, y
+    return x
+
+
+class _Eager:
+    """A chunk run step by step in Python on concrete arrays (compile(run_eagerly=True)):
+    no jit, so layers and steps see real arrays and can be debugged with print/pdb."""
+
+    def __init__(self, steps, kind, n_steps, batch_size):
+        self.steps, self.kind, self.n_steps, self.batch_size = steps, kind, n_steps, batch_size
+
+    def _batch(self, data, order, start, i):
+        lo = int(start) + i * self.batch_size
+        return _take(data, jnp.asarray(order)[lo:lo + self.batch_size])
+
+    def __call__(self, state, data, order, start, n_valid=None):
+        s = self.steps
+        with jax.disable_jit():
+            if self.kind == "predict":
+                ys = [s.predict_step(state, self._batch(data, order, start, i))
+                      for i in range(self.n_steps)]
+                return jax.tree_util.tree_map(lambda *a: jnp.stack(a), *ys)
+            logs, losses = None, []
+            for i in range(int(n_valid)):
+                batch = self._batch(data, order, start, i)
+                if s.logged and self.kind == "train":
+                    state, logs = s.train_step_logs(state, batch)
+                elif s.logged:
+                    state, logs = s.test_step_logs(state, batch)
+                elif self.kind == "train":
+                    state, loss = s.train_step_with_loss(state, batch)
+                    losses.append(loss)
+                else:
+                    state = s.test_step(state, batch)
+            if not s.logged:
+                logs = s.results(state.metrics)
+            if logs is None:
+                logs = {}
+        return state, logs, (jnp.stack(losses) if losses else None)
+
+    def lower(self, *args):
+        raise NotImplementedError("run_eagerly=True steps are not compiled.")
+
+
+_JAX_TRAIN_STEP = """    def train_step(self, state, data):
+        trainable, non_trainable, optimizer_vars, metrics_vars = state
+        x, y = data
+        grad_fn = jax.value_and_grad(self.compute_loss_and_updates, has_aux=True)
+        (loss, (y_pred, non_trainable, metrics_vars)), grads = grad_fn(
+            trainable, non_trainable, metrics_vars, x, y, None, training=True)
+        trainable, optimizer_vars = self.optimizer.stateless_apply(
+            optimizer_vars, grads, trainable)
+        logs, metrics_vars = ...   # metric.stateless_update_state(...) per metric
+        return logs, (trainable, non_trainable, optimizer_vars, metrics_vars)"""
+
+
+def check_step_contract(model):
+    """Refuses step overrides written for TensorFlow or PyTorch (`train_step(self, data)`,
+    `tf.GradientTape`): gazelle runs Keras 3's JAX contract, compiled."""
+    import inspect
+    for name, n_args in (("train_step", 2), ("test_step", 2), ("predict_step", 2)):
+        fn = getattr(type(model), name, None)
+        if fn is None or name not in overridden_steps(model):
+            continue
+        code = getattr(fn, "__code__", None)
+        names = set(code.co_names) if code is not None else set()
+        if "GradientTape" in names:
+            raise NotImplementedError(
+                f"{type(model).__name__}.{name}() uses tf.GradientTape; gazelle computes on "
+                "JAX, where a step is a pure function of `state` (Keras 3's JAX backend). "
+                "Take gradients with jax.value_and_grad instead:\n" + _JAX_TRAIN_STEP)
+        params = [p for p in inspect.signature(fn).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        if len(params) - 1 < n_args and not any(
+                p.kind == p.VAR_POSITIONAL for p in inspect.signature(fn).parameters.values()):
+            raise NotImplementedError(
+                f"{type(model).__name__}.{name}(self, data) follows the TensorFlow/PyTorch "
+                f"contract; gazelle runs Keras 3's JAX contract, `{name}(self, state, data)` "
+                "returning `(logs, state)`, for example:\n" + _JAX_TRAIN_STEP)
+
+
+def overridden_steps(model):
+    """The Keras step hooks (train_step, compute_loss, ...) the model's class overrides."""
+    fn = getattr(model, "_overridden_steps", None)
+    return fn() if fn is not None else ()
 
 
 class _Dispatched:

@@ -19,7 +19,7 @@ from gazelle.callbacks import CallbackList, History
 from gazelle.training import compile_utils, data as data_mod, diagnostics, distribute
 from gazelle.training import sources
 from gazelle.training.state import StateLayout
-from gazelle.training.steps import Steps
+from gazelle.training.steps import KerasSteps, Steps, check_step_contract, overridden_steps
 
 _UPDATES_PER_EPOCH = 20
 
@@ -36,10 +36,26 @@ def _shuffled_order(seed, epoch, n):
 
 
 def _pythonify(logs, names):
-    """Device scalars -> Python floats, in compile order (jit returns dicts key-sorted)."""
-    logs = jax.device_get(logs)
+    """Device scalars -> Python floats, in compile order (jit returns dicts key-sorted).
+    Nested dicts (a metric whose result is a dict) are merged into the top level."""
+    logs = _flat_logs(jax.device_get(logs))
     ordered = [k for k in names if k in logs] + sorted(k for k in logs if k not in names)
-    return {k: float(logs[k]) for k in ordered}
+    return {k: _python_value(logs[k]) for k in ordered}
+
+
+def _flat_logs(logs):
+    out = {}
+    for k, v in logs.items():
+        if isinstance(v, dict):
+            out.update(_flat_logs(v))
+        else:
+            out[k] = v
+    return out
+
+
+def _python_value(v):
+    v = np.asarray(v)
+    return float(v) if v.size == 1 else v
 
 
 class Trainer:
@@ -49,11 +65,16 @@ class Trainer:
                  steps_per_execution="auto", run_eagerly=False):
         self.model = model
         self.optimizer = compile_utils.get_optimizer(optimizer)
-        if loss is None:
+        # A model whose class overrides Keras's step hooks (train_step, compute_loss, ...)
+        # runs its own steps (steps.KerasSteps), and may train without a compiled loss.
+        self.custom = bool(overridden_steps(model))
+        if loss is None and not self.custom:
             raise ValueError(
                 "compile() needs a loss to train the model, e.g. "
                 "loss='sparse_categorical_crossentropy'.")
         _validate_identifiers(loss, metrics)
+        if self.custom:
+            check_step_contract(model)
         self.loss_spec = loss
         self.loss_weights = loss_weights
         self.metrics_spec = metrics
@@ -75,6 +96,11 @@ class Trainer:
             return list(names)
         n = len(self.y_pred_shapes)
         return ["output"] if n == 1 else [f"output_{i + 1}" for i in range(n)]
+
+    def step_targets(self, y):
+        """y as the steps take it: a list in output order for gazelle's own steps; as given
+        for a model's own steps (Keras hands `train_step` the batch unchanged)."""
+        return y if self.custom else self.targets(y)
 
     def targets(self, y):
         """y as a list in output order (a dict is matched by output name)."""
@@ -103,19 +129,61 @@ class Trainer:
                 [v.value for v in model.trainable_variables],
                 [v.value for v in model.non_trainable_variables], a)[0], first)
             self.y_pred_shapes = [p.shape for p in jax.tree_util.tree_leaves(pred)]
-            ys = self.targets(y)
-            self.loss = compile_utils.CompiledLoss(self.loss_spec, self.loss_weights,
-                                                   self.output_names())
-            self.slots = compile_utils.build_slots(
-                self.loss, self.metrics_spec, [np.shape(t) for t in ys], self.y_pred_shapes)
+            ys = self.targets(y) if y is not None else [None] * len(self.y_pred_shapes)
+            if self.loss_spec is None:        # a model's own train_step, no compiled loss
+                self.loss = None
+                self.slots = compile_utils.build_slots(
+                    compile_utils.NoLoss(self.output_names()), self.metrics_spec,
+                    [None if t is None else np.shape(t) for t in ys], self.y_pred_shapes)
+            else:
+                self.loss = compile_utils.CompiledLoss(self.loss_spec, self.loss_weights,
+                                                       self.output_names())
+                self.slots = compile_utils.build_slots(
+                    self.loss, self.metrics_spec, [None if t is None else np.shape(t)
+                                                   for t in ys], self.y_pred_shapes)
             self.metrics = [slot.metric for slot in self.slots]
         ids = [id(v) for v in model.trainable_variables]
         if self.steps is None or ids != self._trainable_ids:
             self.optimizer.build(model.trainable_variables)
-            layout = StateLayout(model, self.optimizer, self.metrics)
-            self.steps = Steps(model, self.loss, self.slots, self.optimizer, layout)
+            if self.custom:
+                metrics = model.metrics       # Keras's order: compiled, then the model's own
+                layout = StateLayout(model, self.optimizer, metrics)
+                self.steps = KerasSteps(model, self.loss, self.slots, self.optimizer, layout,
+                                        metrics)
+            else:
+                layout = StateLayout(model, self.optimizer, self.metrics)
+                self.steps = Steps(model, self.loss, self.slots, self.optimizer, layout)
             self._trainable_ids = ids
+        self.steps.run_eagerly = bool(self.run_eagerly)
         return self.steps
+
+    # -- what a model's own steps call back into (Model.compute_loss, compute_metrics) ----
+    def loss_tracker(self):
+        """The compiled `loss` Mean (None before the first fit/evaluate)."""
+        for slot in self.slots if self.metrics is not None else ():
+            if slot.kind == "loss":
+                return slot.metric
+        return None
+
+    def update_output_loss_trackers(self, parts, y_pred):
+        """Per-output loss Means of a multi-output model (stateful: inside a StatelessScope)."""
+        if self.metrics is None:
+            return
+        leaves = [a for a in jax.tree_util.tree_leaves(y_pred) if a is not None]
+        for slot in self.slots:
+            if slot.kind == "output_loss":
+                slot.metric.update_state(parts[slot.index], sample_weight=leaves[0].shape[0])
+
+    def update_compiled_metrics(self, y, y_pred, sample_weight):
+        """Updates the compiled output metrics with one batch (stateful, as Keras's). As in
+        Keras 3, compile(metrics=...) are not weighted by `sample_weight`."""
+        del sample_weight
+        if self.metrics is None:
+            return
+        ys, preds = self.targets(y), jax.tree_util.tree_leaves(y_pred)
+        for slot in self.slots:
+            if slot.kind == "output":
+                slot.metric.update_state(ys[slot.index], preds[slot.index])
 
     def _chunk_steps(self, full_steps, verbose, per_batch):
         if per_batch:
@@ -128,6 +196,8 @@ class Trainer:
 
     @property
     def metrics_names(self):
+        if self.custom and self.steps is not None and self.steps.log_names:
+            return list(self.steps.log_names)
         return [m.name for m in self.metrics] if self.metrics else ["loss"]
 
     # -- the epoch loop ------------------------------------------------------------
@@ -169,7 +239,7 @@ class Trainer:
                     self.steps.layout.write_back(state)
                 logs = _pythonify(logs, self.metrics_names)
                 hook_end(first + n_valid - 1, logs)
-                if kind == "train" and self._doctor:    # doctor: the chunk's per-step losses
+                if kind == "train" and self._doctor and losses is not None:    # per-step losses
                     self._doctor.after_chunk(first, n_valid, losses)
                 if kind == "train" and self.model.stop_training:
                     break
@@ -193,7 +263,7 @@ class Trainer:
 
     def _with_targets(self, data):
         x, y, sw = data
-        return x, self.targets(y), sw
+        return x, self.step_targets(y), sw
 
     def _iota(self, rows):
         cache = self.__dict__.setdefault("_iotas", {})
@@ -255,13 +325,14 @@ class Trainer:
             _no_arrays_with_stream(y, sample_weight, "fit")
             source = sources.BatchSource(x, steps_per_epoch, "fit")
             x, y, sample_weight = source.first()
-            if y is None:
+            if y is None and not self.custom:
                 raise ValueError("fit(): the generator/PyDataset must yield (x, y) or "
                                  "(x, y, sample_weight) batches; it yielded inputs only.")
             batch_size = source.batch_size
             n = n_total = None
         else:
-            (x, y, sample_weight), n = data_mod.standardize(x, y, sample_weight, what="fit")
+            (x, y, sample_weight), n = data_mod.standardize(x, y, sample_weight, what="fit",
+                                                            need_y=not self.custom)
             sample_weight = data_mod.class_weight_to_sample_weight(y, class_weight,
                                                                    sample_weight)
             source = None
@@ -283,22 +354,27 @@ class Trainer:
             if steps_per_epoch is not None:
                 n = min(n, steps_per_epoch * batch_size)
         steps = self._ensure_ready(x, y)
-        y = self.targets(y)
+        y = self.step_targets(y)
         if source is not None and class_weight:
             raise ValueError("fit(): `class_weight` needs arrays; a generator or PyDataset can "
                              "yield (x, y, sample_weight) batches instead.")
         vsample = None
-        if val_source is not None:
-            vx, vy, _ = val_source.sample()
-            vsample = (vx, self.targets(vy))
-            diagnostics.check_labels(self, *vsample)
-        diagnostics.check_labels(self, x, y)
-        # The training doctor (gazelle.doctor): host-side findings, nothing inside the steps.
-        xs, ys = (x, y) if source is None else (x, self.targets(y))
-        if source is None and sources.is_memmap((x, y)):
-            xs, ys = jax.tree_util.tree_map(lambda a: np.asarray(a[:2048]), (x, y))
-        self._doctor = diagnostics.start(model, self, xs, ys, vsample,
-                                         bool(class_weight) or sample_weight is not None, doctor)
+        if self.custom:
+            # The model's own steps decide what y means: no label checks, no doctor.
+            self._doctor = None
+        else:
+            if val_source is not None:
+                vx, vy, _ = val_source.sample()
+                vsample = (vx, self.targets(vy))
+                diagnostics.check_labels(self, *vsample)
+            diagnostics.check_labels(self, x, y)
+            # The training doctor (gazelle.doctor): host-side findings, nothing in the steps.
+            xs, ys = (x, y) if source is None else (x, self.targets(y))
+            if source is None and sources.is_memmap((x, y)):
+                xs, ys = jax.tree_util.tree_map(lambda a: np.asarray(a[:2048]), (x, y))
+            self._doctor = diagnostics.start(model, self, xs, ys, vsample,
+                                             bool(class_weight) or sample_weight is not None,
+                                             doctor)
 
         resident = source is None and not sources.is_memmap((x, y, sample_weight)) and \
             _nbytes((x, y, sample_weight)) <= sources.memory_budget()
@@ -386,7 +462,8 @@ class Trainer:
             return sources.BatchSource(x, steps, what)
         if unpack:
             x, y, sample_weight = data_mod.unpack_validation_data(x)
-        (x, y, sample_weight), n = data_mod.standardize(x, y, sample_weight, what=what)
+        (x, y, sample_weight), n = data_mod.standardize(x, y, sample_weight, what=what,
+                                                        need_y=not self.custom)
         if steps is not None:
             n = min(n, steps * batch_size)
         return sources.ArraySource((x, y, sample_weight), n, batch_size)
@@ -426,12 +503,13 @@ class Trainer:
         batch_size = _batch_size(batch_size, "batch_size")
         source = self._source(x, y, sample_weight, batch_size, steps, "evaluate")
         sx, sy, _ = source.sample()
-        if sy is None:
+        if sy is None and not self.custom:
             raise ValueError("evaluate() needs targets `y` to compute the loss; received "
                              "y=None." if not isinstance(source, sources.BatchSource) else
                              "evaluate(): the generator/PyDataset must yield (x, y) batches.")
         self._ensure_ready(sx, sy)
-        diagnostics.check_labels(self, sx, self.targets(sy))
+        if not self.custom:
+            diagnostics.check_labels(self, sx, self.targets(sy))
         n = getattr(source, "n", None)
         cb = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
             callbacks, add_progbar=("steps" if n is None else True) if verbose != 0 else False,
@@ -512,6 +590,8 @@ def predict_source(model, source):
         layout = StateLayout(model, None, [])
         steps = Steps(model, None, [], None, layout)
         model._predict_steps = steps
+    trainer = getattr(model, "_trainer", None)
+    steps.run_eagerly = bool(getattr(trainer, "run_eagerly", False))
     runner = _Predictor(steps)
     state = steps.layout.lift()
     if isinstance(source, sources.ArraySource):
