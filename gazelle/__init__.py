@@ -9,7 +9,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = {
     "activations", "backend", "callbacks", "config", "constraints", "datasets", "initializers",
-    "layers",
+    "layers", "preprocessing",
     "losses", "metrics", "models", "ops", "optimizers", "random", "regularizers", "saving",
     "utils", "wrappers", "testing", "doctor", "distribution", "tree",
 }

@@ -18,6 +18,7 @@ _NAMES = {
     "confusion_matrix": "gazelle.utils.plotting",
     "PyDataset": "gazelle.utils.dataset",
     "Sequence": "gazelle.utils.dataset",
+    "pad_sequences": "gazelle.utils.sequence_utils",
 }
 
 __all__ = sorted(_NAMES)

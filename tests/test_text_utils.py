@@ -1,0 +1,151 @@
+"""pad_sequences (Keras 3's `keras.utils.pad_sequences` as oracle) and tf.keras 2's
+Tokenizer (tf_keras is not installed: checked against a small re-derivation of its
+documented rules written here: filters -> spaces, lowercase, split on " ", words ranked by
+count with ties in first-seen order, index 0 reserved, oov_token at index 1)."""
+import collections
+import json
+import math
+
+import keras as k3
+import numpy as np
+import pytest
+
+import gazelle as keras
+from gazelle.preprocessing.text import Tokenizer, text_to_word_sequence, tokenizer_from_json
+
+SEQS = [[1, 2, 3], [4, 5], [], [6, 7, 8, 9, 10], [11]]
+
+
+@pytest.mark.parametrize("maxlen", [None, 1, 3, 7])
+@pytest.mark.parametrize("padding", ["pre", "post"])
+@pytest.mark.parametrize("truncating", ["pre", "post"])
+def test_pad_sequences_matches_keras(maxlen, padding, truncating):
+    kwargs = dict(maxlen=maxlen, padding=padding, truncating=truncating)
+    ours = keras.utils.pad_sequences(SEQS, **kwargs)
+    ref = k3.utils.pad_sequences(SEQS, **kwargs)
+    assert ours.dtype == ref.dtype
+    np.testing.assert_array_equal(ours, ref)
+
+
+def test_pad_sequences_dtype_value_and_nested():
+    kwargs = dict(maxlen=4, dtype="float32", value=-1.5)
+    np.testing.assert_array_equal(keras.utils.pad_sequences(SEQS, **kwargs),
+                                  k3.utils.pad_sequences(SEQS, **kwargs))
+    nested = [np.ones((2, 3)), np.zeros((4, 3))]
+    np.testing.assert_array_equal(keras.utils.pad_sequences(nested, padding="post"),
+                                  k3.utils.pad_sequences(nested, padding="post"))
+    words = [["a", "b"], ["c"]]
+    np.testing.assert_array_equal(
+        keras.utils.pad_sequences(words, dtype=object, value="<pad>"),
+        k3.utils.pad_sequences(words, dtype=object, value="<pad>"))
+    assert keras.preprocessing.sequence.pad_sequences is keras.utils.pad_sequences
+
+
+def test_pad_sequences_errors():
+    with pytest.raises(ValueError, match="padding"):
+        keras.utils.pad_sequences(SEQS, padding="middle")
+    with pytest.raises(ValueError, match="truncating"):
+        keras.utils.pad_sequences(SEQS, truncating="middle")
+    with pytest.raises(ValueError, match="dtype=object"):
+        keras.utils.pad_sequences([["a"]], value="x")
+    with pytest.raises(ValueError, match="iterables"):
+        keras.utils.pad_sequences([1, 2])
+    with pytest.raises(ValueError, match="shape"):
+        keras.utils.pad_sequences([np.ones((2, 3)), np.ones((2, 4))])
+
+
+TEXTS = ["The cat sat on the mat.", "The dog ate my homework!", "My cat, my dog; my mat?",
+         "It's a dog's life\tand\na cat's"]
+FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'
+
+
+def _ref_words(text):
+    text = text.lower()
+    for c in FILTERS:
+        text = text.replace(c, " ")
+    return [w for w in text.split(" ") if w]
+
+
+def _ref_index(texts, oov=None):
+    counts, first = collections.Counter(), {}
+    for t in texts:
+        for w in _ref_words(t):
+            counts[w] += 1
+            first.setdefault(w, len(first))
+    words = sorted(counts, key=lambda w: (-counts[w], first[w]))
+    words = ([oov] if oov else []) + words
+    return {w: i + 1 for i, w in enumerate(words)}, counts
+
+
+@pytest.mark.parametrize("oov", [None, "<OOV>"])
+@pytest.mark.parametrize("num_words", [None, 5])
+def test_tokenizer_matches_rederivation(oov, num_words):
+    tok = Tokenizer(num_words=num_words, oov_token=oov)
+    tok.fit_on_texts(TEXTS)
+    index, counts = _ref_index(TEXTS, oov)
+    assert tok.word_index == index
+    assert dict(tok.word_counts) == dict(counts)
+    assert tok.index_word == {i: w for w, i in index.items()}
+    new = ["the cat ate a zebra", "MY DOG"]
+    expected = []
+    for t in new:
+        seq = []
+        for w in _ref_words(t):
+            i = index.get(w)
+            if i is not None and (not num_words or i < num_words):
+                seq.append(i)
+            elif oov:
+                seq.append(index[oov])
+        expected.append(seq)
+    assert tok.texts_to_sequences(new) == expected
+    back = tok.sequences_to_texts(expected)
+    assert back == [" ".join({i: w for w, i in index.items()}[i] for i in s) for s in expected]
+
+
+def test_tokenizer_matrix_modes():
+    tok = Tokenizer()
+    tok.fit_on_texts(TEXTS)
+    index, _ = _ref_index(TEXTS)
+    docs = collections.Counter(w for t in TEXTS for w in set(_ref_words(t)))
+    text = "my cat my mat"
+    words = _ref_words(text)
+    width = len(index) + 1
+    counts = collections.Counter(index[w] for w in words)
+    for mode in ("binary", "count", "freq", "tfidf"):
+        row = tok.texts_to_matrix([text], mode=mode)[0]
+        assert row.shape == (width,)
+        for j, c in counts.items():
+            word = {i: w for w, i in index.items()}[j]
+            want = {"binary": 1, "count": c, "freq": c / len(words),
+                    "tfidf": (1 + math.log(c)) * math.log(1 + len(TEXTS) / (1 + docs[word]))}
+            assert row[j] == pytest.approx(want[mode])
+        assert np.count_nonzero(row) == len(counts)
+    with pytest.raises(ValueError, match="mode"):
+        tok.texts_to_matrix([text], mode="bm25")
+    with pytest.raises(ValueError, match="num_words"):
+        Tokenizer().texts_to_matrix(["a"])
+
+
+def test_tokenizer_char_level_json_round_trip():
+    tok = Tokenizer(char_level=True, oov_token="?")
+    tok.fit_on_texts(["abca", "bd"])
+    assert tok.word_index == {"?": 1, "a": 2, "b": 3, "c": 4, "d": 5}
+    assert tok.texts_to_sequences(["abz"]) == [[2, 3, 1]]
+    data = json.loads(tok.to_json())
+    assert data["class_name"] == "Tokenizer"
+    assert set(data["config"]) == {"num_words", "filters", "lower", "split", "char_level",
+                                   "oov_token", "document_count", "word_counts", "word_docs",
+                                   "index_docs", "index_word", "word_index"}
+    clone = tokenizer_from_json(tok.to_json())
+    assert clone.word_index == tok.word_index and clone.index_word == tok.index_word
+    assert clone.texts_to_sequences(["dab"]) == tok.texts_to_sequences(["dab"])
+    assert clone.document_count == 2
+    assert keras.preprocessing.text.tokenizer_from_json is tokenizer_from_json
+
+
+def test_text_to_word_sequence_and_errors():
+    assert text_to_word_sequence("Hello, World!  It's") == ["hello", "world", "it's"]
+    with pytest.raises(TypeError, match="list of strings"):
+        Tokenizer().fit_on_texts("just one string")
+    with pytest.raises(TypeError, match="unexpected"):
+        Tokenizer(words=3)
