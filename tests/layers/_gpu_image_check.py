@@ -42,6 +42,9 @@ makers = {
     "RandomErasing": lambda: L.RandomErasing(seed=1),
     "RandomGaussianBlur": lambda: L.RandomGaussianBlur(seed=1),
     "MixUp": lambda: L.MixUp(seed=1), "CutMix": lambda: L.CutMix(seed=1),
+    "RandomPerspective": lambda: L.RandomPerspective(scale=0.5, seed=1),
+    "RandAugment": lambda: L.RandAugment(num_ops=3, seed=1),
+    "AugMix": lambda: L.AugMix(seed=1),
     "AdaptiveAveragePooling2D": lambda: L.AdaptiveAveragePooling2D((5, 7)),
     "AdaptiveMaxPooling2D": lambda: L.AdaptiveMaxPooling2D((5, 7)),
 }
