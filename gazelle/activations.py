@@ -1,4 +1,4 @@
-"""Activation functions and their lookup by name. [L1: jax, jax.numpy, gazelle.config]
+"""Activation functions and their lookup by name. [L1: jax, jax.numpy, gazelle.config, gazelle.ops]
 
 Every activation is a pure function of an array, so it runs unchanged inside `jit`.
 Layers take `activation="relu"` and resolve it with `get`; configs store the name that
@@ -10,6 +10,7 @@ import jax
 import jax.numpy as jnp
 
 from gazelle import config
+from gazelle.ops import nn as _nn
 
 
 def _tensor(x):
@@ -238,11 +239,193 @@ def linear(x):
     return x
 
 
+def celu(x, alpha=1.0):
+    """Continuously differentiable ELU: `max(x, 0) + min(alpha * (exp(x / alpha) - 1), 0)`.
+
+    Args:
+        x: Input tensor.
+        alpha: The `alpha` value of the CELU formulation. Defaults to `1.0`.
+
+    ```python
+    celu([-1.0, 0.0, 1.0])  # [-0.632, 0.0, 1.0]
+    ```
+    """
+    return _nn.celu(_tensor(x), alpha=alpha)
+
+
+def glu(x, axis=-1):
+    """Gated linear unit: `a * sigmoid(b)`, where `x` is split into halves `a`, `b`.
+
+    Args:
+        x: Input tensor.
+        axis: The axis along which to split the input (its size must be even).
+            Defaults to `-1`.
+
+    ```python
+    glu([[1.0, 2.0, 0.0, 0.0]])  # [[0.5, 1.0]]
+    ```
+    """
+    return _nn.glu(_tensor(x), axis=axis)
+
+
+def hard_shrink(x, threshold=0.5):
+    """Hard shrink: `x` where `|x| > threshold`, else `0`.
+
+    Args:
+        x: Input tensor.
+        threshold: Threshold value. Defaults to `0.5`.
+
+    ```python
+    hard_shrink([-1.0, 0.2, 1.0])  # [-1.0, 0.0, 1.0]
+    ```
+    """
+    return _nn.hard_shrink(_tensor(x), threshold=threshold)
+
+
+def hard_tanh(x):
+    """Hard tanh: `x` clipped to `[-1, 1]`.
+
+    Args:
+        x: Input tensor.
+
+    ```python
+    hard_tanh([-2.0, 0.5, 2.0])  # [-1.0, 0.5, 1.0]
+    ```
+    """
+    return _nn.hard_tanh(_tensor(x))
+
+
+def log_sigmoid(x):
+    """Logarithm of the sigmoid, `-softplus(-x)`, computed stably.
+
+    Args:
+        x: Input tensor.
+
+    ```python
+    log_sigmoid([0.0])  # [-0.693]
+    ```
+    """
+    return _nn.log_sigmoid(_tensor(x))
+
+
+def soft_shrink(x, threshold=0.5):
+    """Soft shrink: `x - threshold` above `threshold`, `x + threshold` below `-threshold`, else `0`.
+
+    Args:
+        x: Input tensor.
+        threshold: Threshold value. Defaults to `0.5`.
+
+    ```python
+    soft_shrink([-1.0, 0.2, 1.0])  # [-0.5, 0.0, 0.5]
+    ```
+    """
+    return _nn.soft_shrink(_tensor(x), threshold=threshold)
+
+
+def sparse_plus(x):
+    """SparsePlus: `0` for `x <= -1`, `(x + 1)**2 / 4` for `-1 < x < 1`, `x` for `x >= 1`.
+
+    Args:
+        x: Input tensor.
+
+    ```python
+    sparse_plus([-2.0, 0.0, 2.0])  # [0.0, 0.25, 2.0]
+    ```
+    """
+    return _nn.sparse_plus(_tensor(x))
+
+
+def sparse_sigmoid(x):
+    """Sparse sigmoid: `0` for `x <= -1`, `(x + 1) / 2` in between, `1` for `x >= 1`.
+
+    Args:
+        x: Input tensor.
+
+    ```python
+    sparse_sigmoid([-2.0, 0.0, 2.0])  # [0.0, 0.5, 1.0]
+    ```
+    """
+    return _nn.sparse_sigmoid(_tensor(x))
+
+
+def sparsemax(x, axis=-1):
+    """Sparsemax: the Euclidean projection of `x` onto the probability simplex along `axis`.
+
+    Like softmax its outputs are non-negative and sum to 1, but many are exactly zero.
+
+    Args:
+        x: Input tensor.
+        axis: Integer, axis along which sparsemax is applied. Defaults to `-1`.
+
+    ```python
+    sparsemax([[0.0, 0.5, 1.0]])  # [[0.0, 0.25, 0.75]]
+    ```
+    """
+    # Keras 3.15 (every backend, and gazelle.ops.nn.sparsemax, which follows it) builds the
+    # threshold from the sum of the cumulative sums over the support, which is wrong once
+    # the support holds two or more entries (keras-team/keras#23425, fixed upstream in
+    # #23469). This is the algorithm of Martins & Astudillo (2016): tau = (sum of the
+    # supported sorted logits - 1) / support size.
+    x = _tensor(x)
+    z = -jnp.sort(-x, axis=axis)
+    shape = [1] * x.ndim
+    shape[axis] = -1
+    k = jnp.arange(1, x.shape[axis] + 1, dtype=x.dtype).reshape(shape)
+    support = z - (jnp.cumsum(z, axis=axis) - 1) / k > 0
+    size = jnp.sum(support, axis=axis, keepdims=True).astype(x.dtype)
+    tau = (jnp.sum(jnp.where(support, z, 0.0), axis=axis, keepdims=True) - 1) / size
+    return jnp.maximum(x - tau, 0.0).astype(x.dtype)
+
+
+def squareplus(x, b=4):
+    """Squareplus: `(x + sqrt(x**2 + b)) / 2`, a smooth approximation of ReLU.
+
+    Args:
+        x: Input tensor.
+        b: Smoothness parameter (non-negative). Defaults to `4`.
+
+    ```python
+    squareplus([0.0])  # [1.0]
+    ```
+    """
+    return _nn.squareplus(_tensor(x), b=b)
+
+
+def tanh_shrink(x):
+    """Tanh shrink: `x - tanh(x)`.
+
+    Args:
+        x: Input tensor.
+
+    ```python
+    tanh_shrink([0.0, 1.0])  # [0.0, 0.238]
+    ```
+    """
+    return _nn.tanh_shrink(_tensor(x))
+
+
+def threshold(x, threshold, default_value):
+    """Threshold: `x` where `x > threshold`, else `default_value`.
+
+    Args:
+        x: Input tensor.
+        threshold: The value that decides when to keep or replace `x`.
+        default_value: The value that replaces `x` where `x <= threshold`.
+
+    ```python
+    threshold([-1.0, 2.0], threshold=0.0, default_value=-5.0)  # [-5.0, 2.0]
+    ```
+    """
+    return _nn.threshold(_tensor(x), threshold, default_value)
+
+
 # Name -> function. The function's own `__name__` is its serialized name; "swish" and
 # "hard_swish" are extra spellings, as in Keras.
 _BUILTINS = {fn.__name__: fn for fn in (
     relu, leaky_relu, relu6, softmax, log_softmax, elu, selu, gelu, softplus, softsign,
-    silu, tanh, sigmoid, exponential, hard_sigmoid, hard_silu, mish, linear)}
+    silu, tanh, sigmoid, exponential, hard_sigmoid, hard_silu, mish, linear,
+    celu, glu, hard_shrink, hard_tanh, log_sigmoid, soft_shrink, sparse_plus, sparse_sigmoid,
+    sparsemax, squareplus, tanh_shrink, threshold)}
 _ALIASES = {**_BUILTINS, "swish": silu, "hard_swish": hard_silu}
 
 
