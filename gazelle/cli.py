@@ -2,7 +2,7 @@
 
 [top: the public gazelle API, numpy, stdlib; gazelle.utils.plotting (matplotlib, optional)]
 
-A run folder holds `model.keras`, `history.csv`, the plots (`learning_curves.png` and either
+A run folder holds `model.keras`, `model.onnx` (with the export extra), `history.csv`, the plots (`learning_curves.png` and either
 `samples.png` + `confusion_matrix.png` or `predictions_vs_true.png`) and `report.html`, which
 shows them with the model summary, the test metrics, the training doctor's findings, the
 command line and the timings. Every file is written atomically. The library is imported
@@ -308,6 +308,12 @@ def train(args, command="gazelle train"):
     files.append(("history.csv", "per-epoch loss and metrics"))
     clock.lap("save model and history")
 
+    onnx_rows, onnx_note = export_onnx_checked(model, out, data["x_test"][:256])
+    if onnx_rows:
+        files.append(("model.onnx", "the model for onnxruntime (checked against predict)"))
+    notes += [onnx_note] if onnx_note else []
+    clock.lap("export ONNX")
+
     images, plot_note = write_plots(out, history, data, y_pred, regression)
     notes += [plot_note] if plot_note else []
     files += [(name, caption) for name, _, caption in images]
@@ -326,6 +332,9 @@ def train(args, command="gazelle train"):
          f"{len(data['x_train'])} / {len(data['x_valid'])} / {len(data['x_test'])}"),
         ("gazelle / jax", f"{keras.__version__} / {jax.__version__}"),
         ("device", str(jax.devices()[0].device_kind))], header=("setting", "value"))
+    if onnx_rows:
+        report.heading("ONNX export (onnxruntime check)")
+        report.table(onnx_rows, header=("check", "value"))
     report.heading("Timings")
     report.table(clock.timings, header=("step", "time"))
     report.heading("Files")
@@ -335,6 +344,42 @@ def train(args, command="gazelle train"):
         print(note, file=sys.stderr)
     print(f"Run folder: {out} (open {os.path.join(out, 'report.html')})")
     return 1 if save_failed else 0
+
+
+def export_onnx_checked(model, out, x):
+    """Writes `out/model.onnx` and runs it in onnxruntime on `x` against `predict`.
+
+    Returns `(rows, note)`: the report's rows (max abs difference, latencies), or no rows
+    and a note saying why the export was skipped (no onnx/onnxruntime installed, or a layer
+    ONNX export does not cover)."""
+    import importlib.util
+    if importlib.util.find_spec("onnx") is None or importlib.util.find_spec("onnxruntime") is None:
+        return [], ("model.onnx was not written: install the export extra "
+                    "(pip install 'gazelle[export]') for the ONNX export and its check.")
+    import numpy as np
+    path = os.path.join(out, "model.onnx")
+    try:
+        model.export(path, format="onnx", verbose=False)
+        import onnxruntime
+        session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+        name = session.get_inputs()[0].name
+        x = np.asarray(x, np.float32)
+        expected = np.asarray(model.predict(x, verbose=0))
+        got = session.run(None, {name: x})[0]
+        timings = {}
+        for label, batch in (("1 sample", x[:1]), (f"batch {len(x)}", x)):
+            session.run(None, {name: batch})
+            start = time.perf_counter()
+            for _ in range(20):
+                session.run(None, {name: batch})
+            timings[label] = (time.perf_counter() - start) / 20
+    except Exception as e:  # the run folder is still useful without it: say why
+        return [], f"model.onnx was not written: {type(e).__name__}: {e}"
+    rows = [("max abs difference vs predict", f"{float(np.max(np.abs(got - expected))):.2e}"),
+            ("samples compared", str(len(x)))]
+    rows += [(f"onnxruntime latency, {label}", f"{1000 * t:.3f} ms")
+             for label, t in timings.items()]
+    return rows, None
 
 
 class _Clock:

@@ -69,6 +69,24 @@ def _check_png(path):
     return image.shape[:2]
 
 
+def _has_onnx():
+    import importlib.util
+    return all(importlib.util.find_spec(m) is not None for m in ("onnx", "onnxruntime"))
+
+
+def test_run_folder_has_a_checked_onnx_model(run):
+    out, _, status, _ = run("mlp")
+    if not _has_onnx():
+        assert "pip install 'gazelle[export]'" in open(os.path.join(out, "report.html")).read()
+        return
+    report = open(os.path.join(out, "report.html"), encoding="utf-8").read()
+    assert "onnxruntime check" in report and "max abs difference vs predict" in report
+    import re
+    diff = float(re.search(r"max abs difference vs predict</td><td>([0-9.e+-]+)", report)
+                 .group(1))
+    assert diff < 1e-5
+
+
 def _has_save():
     from gazelle.models import Sequential
     return hasattr(Sequential, "save")
@@ -81,6 +99,8 @@ def test_run_writes_every_file_and_the_report_links_them(run, name):
     pngs = ({"learning_curves.png", "predictions_vs_true.png"} if name == "housing" else
             {"learning_curves.png", "samples.png", "confusion_matrix.png"})
     expected = pngs | {"history.csv", "report.html"} | ({"model.keras"} if _has_save() else set())
+    if _has_onnx():
+        expected |= {"model.onnx"}
     assert set(os.listdir(out)) == expected  # and no temporary files left behind
     links = _links(os.path.join(out, "report.html"))
     assert links == expected - {"report.html"}
