@@ -149,3 +149,106 @@ def test_text_to_word_sequence_and_errors():
         Tokenizer().fit_on_texts("just one string")
     with pytest.raises(TypeError, match="unexpected"):
         Tokenizer(words=3)
+
+
+# -- timeseries_dataset_from_array (Keras 3's needs TensorFlow: re-derived windows) ------
+def _ref_windows(data, targets, length, stride, rate, start, end):
+    end = len(data) if end is None else end
+    n = end - start - (length - 1) * rate
+    if targets is not None:
+        n = min(n, len(targets))
+    xs, ys = [], []
+    for p in range(0, n, stride):
+        xs.append([data[start + p + k * rate] for k in range(length)])
+        if targets is not None:
+            ys.append(targets[start + p])
+    return np.array(xs), np.array(ys)
+
+
+@pytest.mark.parametrize("length,stride,rate,start,end,batch", [
+    (3, 1, 1, None, None, 4), (4, 2, 2, 3, 40, 5), (5, 3, 1, 0, 30, None)])
+def test_timeseries_windows(length, stride, rate, start, end, batch):
+    data = np.arange(50 * 2).reshape(50, 2)
+    targets = np.arange(100, 150)
+    ds = keras.utils.timeseries_dataset_from_array(
+        data, targets, length, sequence_stride=stride, sampling_rate=rate, batch_size=batch,
+        start_index=start, end_index=end)
+    items = list(ds)
+    if batch is None:
+        xs, ys = np.stack([x for x, _ in items]), np.array([y for _, y in items])
+    else:
+        assert all(len(x) <= batch for x, _ in items) and len(ds) == len(items)
+        xs, ys = np.concatenate([x for x, _ in items]), np.concatenate([y for _, y in items])
+    ref_x, ref_y = _ref_windows(data, targets, length, stride, rate, start or 0, end)
+    np.testing.assert_array_equal(xs, ref_x)
+    np.testing.assert_array_equal(ys, ref_y)
+
+
+def test_timeseries_shuffle_no_targets_fit_and_errors():
+    data = np.sin(np.arange(200, dtype="float32") / 5)[:, None]
+    ds = keras.utils.timeseries_dataset_from_array(data, None, 10, batch_size=16,
+                                                   shuffle=True, seed=3)
+    starts = np.arange(0, 191)
+    np.random.RandomState(3).shuffle(starts)
+    np.testing.assert_array_equal(ds[0][:, 0, 0], data[starts[:16], 0])
+    train = keras.utils.timeseries_dataset_from_array(data[:-10], data[10:, 0], 10,
+                                                      batch_size=32)
+    model = keras.Sequential([keras.Input(shape=(10, 1)), keras.layers.Flatten(),
+                              keras.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    history = model.fit(train, epochs=2, verbose=0)
+    assert len(history.history["loss"]) == 2
+    with pytest.raises(ValueError, match="sampling_rate"):
+        keras.utils.timeseries_dataset_from_array(data, None, 3, sampling_rate=0)
+    with pytest.raises(ValueError, match="end_index"):
+        keras.utils.timeseries_dataset_from_array(data, None, 3, start_index=5, end_index=4)
+
+
+# -- text_dataset_from_directory: file order from Keras 3's own index_directory ---------
+@pytest.fixture
+def text_dir(tmp_path):
+    rng = np.random.default_rng(0)
+    for cls in ("neg", "pos", "zzz"):
+        (tmp_path / cls / "sub").mkdir(parents=True)
+        for i in range(7):
+            folder = tmp_path / cls / ("sub" if i % 3 == 0 else "")
+            (folder / f"f{i}.txt").write_text(f"{cls} text {i} " + "x" * int(rng.integers(9)))
+        (tmp_path / cls / "ignored.md").write_text("not text")
+    return tmp_path
+
+
+def test_text_dataset_matches_keras_file_order(text_dir):
+    from keras.src.utils import dataset_utils
+    paths, labels, names = dataset_utils.index_directory(
+        str(text_dir), "inferred", formats=(".txt",), shuffle=True, seed=7, verbose=False)
+    ds = keras.utils.text_dataset_from_directory(str(text_dir), batch_size=4, seed=7,
+                                                 verbose=False)
+    assert ds.class_names == names == ["neg", "pos", "zzz"]
+    texts = np.concatenate([x for x, _ in ds])
+    ys = np.concatenate([y for _, y in ds])
+    expected = [open(p).read() for p in paths]
+    assert texts.tolist() == expected
+    np.testing.assert_array_equal(ys, labels)
+    assert ys.dtype == np.int32
+
+
+def test_text_dataset_split_modes_and_errors(text_dir):
+    train, val = keras.utils.text_dataset_from_directory(
+        str(text_dir), class_names=["pos", "neg"], label_mode="binary", validation_split=0.25,
+        subset="both", seed=1, batch_size=None, max_length=5, verbose=False)
+    assert len(train) + len(val) == 14 and len(val) == int(0.25 * 14)
+    x, y = train[0]
+    assert isinstance(x, str) and len(x) <= 5 and y.shape == (1,) and y.dtype == np.float32
+    cat = keras.utils.text_dataset_from_directory(str(text_dir), label_mode="categorical",
+                                                  shuffle=False, verbose=False)
+    x, y = cat[0]
+    assert y.shape == (21, 3) and x[0].startswith("neg text 1")
+    with pytest.raises(ValueError, match="seed"):
+        keras.utils.text_dataset_from_directory(str(text_dir), validation_split=0.2,
+                                                subset="training", verbose=False)
+    with pytest.raises(ValueError, match="exactly 2"):
+        keras.utils.text_dataset_from_directory(str(text_dir), label_mode="binary",
+                                                verbose=False)
+    with pytest.raises(ValueError, match="class_names"):
+        keras.utils.text_dataset_from_directory(str(text_dir), class_names=["other"],
+                                                verbose=False)

@@ -19,6 +19,8 @@ _NAMES = {
     "PyDataset": "gazelle.utils.dataset",
     "Sequence": "gazelle.utils.dataset",
     "pad_sequences": "gazelle.utils.sequence_utils",
+    "timeseries_dataset_from_array": "gazelle.utils.timeseries_dataset",
+    "text_dataset_from_directory": "gazelle.utils.text_dataset",
 }
 
 __all__ = sorted(_NAMES)
