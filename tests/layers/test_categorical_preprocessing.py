@@ -207,3 +207,43 @@ def test_hashing_integers_modes_and_config():
     np.testing.assert_array_equal(clone(ints), layer(ints))
     with pytest.raises(ValueError, match="num_bins"):
         keras.layers.Hashing(num_bins=0)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"mask_token": 0},
+                                    {"num_oov_indices": 3, "output_mode": "count"},
+                                    {"output_mode": "multi_hot", "pad_to_max_tokens": True,
+                                     "max_tokens": 9}])
+def test_integer_lookup_compiles_and_matches_host(kwargs):
+    import jax
+    layer = keras.layers.IntegerLookup(vocabulary=[12, 36, 1138, 7], **kwargs)
+    x = np.array([[12, 0, 7, 5], [1138, 36, 99, -3]])
+    np.testing.assert_array_equal(np.asarray(jax.jit(layer)(x)), layer(x))
+
+
+@pytest.mark.filterwarnings("ignore:unscaled_input")
+def test_integer_lookup_first_in_a_trained_model():
+    model = keras.Sequential([keras.Input(shape=(3,), dtype="int32"),
+                              keras.layers.IntegerLookup(vocabulary=[12, 36, 1138]),
+                              keras.layers.Embedding(4, 2), keras.layers.Flatten(),
+                              keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    x = np.array([[12, 36, 5], [1138, 1138, 12]] * 4)
+    model.fit(x, np.ones(8), epochs=1, verbose=0)
+    ids = model.layers[0](x)
+    dense_in = np.asarray(model.layers[2](model.layers[1](ids)))
+    np.testing.assert_allclose(model.predict(x, verbose=0),
+                               np.asarray(model.layers[3](dense_in)), rtol=1e-5, atol=1e-6)
+
+
+def test_keras_asset_hooks_round_trip(tmp_path):
+    layer = keras.layers.StringLookup(output_mode="tf_idf")
+    layer.adapt(np.array([["a", "b"], ["b", "c"]]))
+    layer.save_assets(str(tmp_path))
+    store = {}
+    layer.save_own_variables(store)
+    assert (tmp_path / "vocabulary.txt").read_text() == "\n".join(layer.get_vocabulary())
+    fresh = keras.layers.StringLookup(output_mode="tf_idf")
+    fresh.load_own_variables(store)
+    fresh.load_assets(str(tmp_path))
+    x = np.array([["b", "q", "a"]])
+    np.testing.assert_allclose(fresh(x), layer(x))

@@ -194,3 +194,23 @@ def test_rt_polarity_course_pipeline():
     history = model.fit(x, y, epochs=4, batch_size=64, verbose=0)
     losses = history.history["loss"]
     assert losses[-1] < losses[0] - 0.05
+
+
+def test_scalar_text_and_keras_asset_layout(tmp_path):
+    layer = keras.layers.TextVectorization()
+    layer.adapt(TEXTS)
+    np.testing.assert_array_equal(layer(TEXTS[0]), layer([TEXTS[0]])[0])
+    # Keras 3 stores an adapted vocabulary as assets/.../vocabulary.txt: the same hooks.
+    layer.save_assets(str(tmp_path))
+    fresh = keras.layers.TextVectorization()
+    fresh.load_assets(str(tmp_path))
+    assert fresh.get_vocabulary() == layer.get_vocabulary()
+    np.testing.assert_array_equal(fresh(TEXTS), layer(TEXTS))
+
+
+def test_host_layer_inside_a_trace_says_what_to_do():
+    import jax
+    layer = keras.layers.StringLookup(vocabulary=["a"])
+    assert layer._runs_on_host
+    with pytest.raises(TypeError, match="before"):
+        jax.jit(lambda x: keras.layers.TextVectorization(vocabulary=["a"])(x))(np.ones(3))

@@ -298,9 +298,14 @@ def _iter_batches(data):
 
 
 class _HostLayer(Layer):
-    """A layer that runs on the host: lists of strings become NumPy arrays first."""
+    """A layer that runs on the host: lists of strings become NumPy arrays first.
+
+    `_runs_on_host` tells a trainer that the layer cannot run inside a compiled step: it
+    must be applied to the data on the host (batch by batch) before the compiled part.
+    """
 
     _cast_inputs = False
+    _runs_on_host = True
 
     def __call__(self, inputs, *args, **kwargs):
         if isinstance(inputs, (list, tuple, str, bytes)):
@@ -620,6 +625,8 @@ class _IndexLookup(_HostLayer):
 
     def call(self, inputs):
         self._called = True
+        if isinstance(inputs, jax.core.Tracer) and not self._is_string:
+            return self._traced_call(inputs)
         if self.invert:
             return self._invert(_to_numpy(inputs))
         tokens = self._normalize_tokens(_to_numpy(inputs))
@@ -636,6 +643,75 @@ class _IndexLookup(_HostLayer):
         if self.output_mode == "tf_idf":
             out = out * self.idf_weights
         return out
+
+    def _traced_call(self, inputs):
+        """IntegerLookup inside a compiled step: a sorted-table search in jax.numpy."""
+        if self.invert or (self.num_oov_indices > 1 and self.oov_method == "farmhash"):
+            raise TypeError(
+                f"Layer '{self.name}': {'invert=True' if self.invert else 'farmhash OOV'} "
+                "runs on the host only; apply the layer to the data before the model.")
+        if self.num_oov_indices == 0:
+            raise TypeError(f"Layer '{self.name}': num_oov_indices=0 checks for unknown "
+                            "values on the host; apply the layer to the data before the model.")
+        x = jnp.asarray(inputs)
+        keys = np.array(sorted(self._index), dtype=np.int64)
+        values = np.array([self._index[k] for k in keys.tolist()], dtype=np.int32)
+        oov_start = self._oov_start_index()
+        if len(keys):
+            keys32 = jnp.asarray(keys.astype(np.int32))
+            pos = jnp.clip(jnp.searchsorted(keys32, x), 0, len(keys) - 1)
+            found = keys32[pos] == x
+            ids = jnp.where(found, jnp.asarray(values)[pos], 0)
+        else:
+            found = jnp.zeros(x.shape, bool)
+            ids = jnp.zeros(x.shape, jnp.int32)
+        oov = (jnp.mod(x, self.num_oov_indices) if self.num_oov_indices > 1
+               else jnp.zeros_like(x)) + oov_start
+        ids = jnp.where(found, ids, oov.astype(jnp.int32))
+        if self.mask_token is not None:
+            ids = jnp.where(x == self.mask_token, 0 if self.output_mode == "int" else -1, ids)
+        if self.output_mode == "int":
+            return ids
+        depth = self.max_tokens if self.pad_to_max_tokens else self._frozen_vocab_size
+        mode = "count" if self.output_mode == "tf_idf" else self.output_mode
+        out = encode_categorical(ids, mode, depth, config.floatx(), xp=jnp)
+        if self.output_mode == "tf_idf":
+            out = out * jnp.asarray(self.idf_weights)
+        return out
+
+    # -- Keras 3's saving hooks (the vocabulary as an asset, idf weights as a variable) --
+    def save_assets(self, dir_path):
+        """Writes the vocabulary to `dir_path/vocabulary.txt`, one token per line."""
+        import os
+        with open(os.path.join(dir_path, "vocabulary.txt"), "w", encoding="utf-8") as f:
+            f.write("\n".join(str(t) for t in self.get_vocabulary()))
+
+    def load_assets(self, dir_path):
+        """Reads the vocabulary Keras 3 wrote to `dir_path/vocabulary.txt`."""
+        import os
+        if self.input_vocabulary is not None:
+            return
+        path = os.path.join(dir_path, "vocabulary.txt")
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().split("\n")
+        while lines and lines[-1] == "":
+            lines.pop()
+        tokens = lines if self._is_string else [int(t) for t in lines]
+        idf = self.idf_weights if self.output_mode == "tf_idf" else None
+        if idf is not None:
+            idf = idf[:len(tokens)]
+        self.set_vocabulary(tokens, idf_weights=idf)
+        self._has_input_vocabulary = False
+
+    def save_own_variables(self, store):
+        """Stores the idf weights (Keras 3 keeps them under "idf_weights")."""
+        if self.output_mode == "tf_idf" and self.idf_weights is not None:
+            store["idf_weights"] = np.asarray(self.idf_weights)
+
+    def load_own_variables(self, store):
+        """Reads the idf weights that `save_own_variables` stored."""
+        if self.output_mode == "tf_idf" and "idf_weights" in store:
+            self.idf_weights = np.asarray(store["idf_weights"], config.floatx())
 
     def compute_output_shape(self, input_shape):
         input_shape = tuple(input_shape)

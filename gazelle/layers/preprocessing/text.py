@@ -234,6 +234,8 @@ class TextVectorization(_HostLayer):
         self.built = True
 
     def call(self, inputs):
+        if self._split is not None and np.ndim(inputs) == 0:
+            return self.call(np.reshape(inputs, (1,)))[0]     # one text -> one row
         processed = self._preprocess(inputs)
         lookup = self._lookup_layer
         if self._split is None:
@@ -305,6 +307,23 @@ class TextVectorization(_HostLayer):
                 "ragged": False, "vocabulary": vocabulary,
                 "idf_weights": None if idf is None else np.asarray(idf).tolist(),
                 "encoding": self._encoding, "vocabulary_size": self.vocabulary_size()}
+
+    # Keras 3's saving hooks: the vocabulary is an asset, idf weights a variable.
+    def save_assets(self, dir_path):
+        """Writes the vocabulary to `dir_path/vocabulary.txt` (Keras 3's .keras layout)."""
+        self._lookup_layer.save_assets(dir_path)
+
+    def load_assets(self, dir_path):
+        """Reads the vocabulary from `dir_path/vocabulary.txt` (Keras 3's .keras layout)."""
+        self._lookup_layer.load_assets(dir_path)
+
+    def save_own_variables(self, store):
+        """Stores the idf weights in "tf_idf" mode."""
+        self._lookup_layer.save_own_variables(store)
+
+    def load_own_variables(self, store):
+        """Reads the idf weights in "tf_idf" mode."""
+        self._lookup_layer.load_own_variables(store)
 
     @staticmethod
     def _serialize(value):
