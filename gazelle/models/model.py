@@ -79,6 +79,9 @@ class Model(Layer):
             metrics: list of metrics, e.g. `["accuracy"]`.
             steps_per_execution: steps per compiled chunk; `"auto"` (default) picks a
                 chunk size so the progress bar updates often.
+            run_eagerly: run each step in plain Python on concrete arrays (no jit), to
+                debug layers and steps with print or pdb; slow.
+            jit_compile: `False` runs the steps without jit, like `run_eagerly=True`.
         """
         from gazelle.training.trainer import Trainer
         unknown = set(kwargs) - {"sample_weight_mode", "target_tensors", "distribute"}
@@ -86,9 +89,14 @@ class Model(Layer):
             raise TypeError(f"compile(): unexpected keyword argument(s) {sorted(unknown)}.")
         if weighted_metrics:
             raise NotImplementedError("compile(weighted_metrics=...) is not supported yet.")
+        if jit_compile not in ("auto", True, False):
+            raise ValueError("compile(): `jit_compile` must be 'auto', True or False; received "
+                             f"{jit_compile!r}.")
+        # jit_compile=False runs the steps without jit, as run_eagerly=True (Keras 3's JAX
+        # trainer does the same).
         self._trainer = Trainer(self, optimizer, loss, metrics, loss_weights=loss_weights,
                                 steps_per_execution=steps_per_execution,
-                                run_eagerly=run_eagerly)
+                                run_eagerly=bool(run_eagerly) or jit_compile is False)
         self.optimizer = self._trainer.optimizer
         self.loss = loss
 
@@ -197,6 +205,15 @@ class Model(Layer):
         """Returns predictions for one batch (no batching)."""
         import numpy as np
         return np.asarray(self(x, training=False))
+
+    @property
+    def run_eagerly(self):
+        """Whether fit/evaluate/predict run their steps in plain Python (no jit)."""
+        return bool(self._trainer is not None and self._trainer.run_eagerly)
+
+    @run_eagerly.setter
+    def run_eagerly(self, value):
+        self._require_compiled("run_eagerly").run_eagerly = bool(value)
 
     @property
     def metrics_names(self):

@@ -125,9 +125,12 @@ class Trainer:
             model(first)
         model._check_input(x)           # on the host: a clear error, not a trace
         if self.metrics is None:
-            pred = jax.eval_shape(lambda a: model.stateless_call(
-                [v.value for v in model.trainable_variables],
-                [v.value for v in model.non_trainable_variables], a)[0], first)
+            def forward(a):
+                return model.stateless_call([v.value for v in model.trainable_variables],
+                                            [v.value for v in model.non_trainable_variables],
+                                            a)[0]
+            # Shapes only; run_eagerly calls it on one real sample (nothing is ever traced).
+            pred = forward(first) if self.run_eagerly else jax.eval_shape(forward, first)
             self.y_pred_shapes = [p.shape for p in jax.tree_util.tree_leaves(pred)]
             ys = self.targets(y) if y is not None else [None] * len(self.y_pred_shapes)
             if self.loss_spec is None:        # a model's own train_step, no compiled loss
