@@ -252,3 +252,25 @@ def test_text_dataset_split_modes_and_errors(text_dir):
     with pytest.raises(ValueError, match="class_names"):
         keras.utils.text_dataset_from_directory(str(text_dir), class_names=["other"],
                                                 verbose=False)
+
+
+def test_text_dataset_course_pipeline_map_take_adapt_fit(text_dir):
+    raw = keras.utils.text_dataset_from_directory(str(text_dir), class_names=["neg", "pos"],
+                                                  batch_size=4, seed=2, verbose=False)
+    first = list(raw.take(1))
+    assert len(first) == 1 and len(first[0][0]) == 4
+    vectorize = keras.layers.TextVectorization(max_tokens=50, output_sequence_length=6)
+    vectorize.adapt(raw.map(lambda x, y: x))
+    reference = keras.layers.TextVectorization(max_tokens=50)
+    reference.adapt(np.concatenate([x for x, _ in raw]))
+    assert vectorize.get_vocabulary() == reference.get_vocabulary()
+    train = raw.map(lambda x, y: (vectorize(x), y))
+    assert train.class_names == ["neg", "pos"] and len(train) == len(raw)
+    x, y = train[0]
+    assert x.shape == (4, 6) and x.dtype == np.int64
+    model = keras.Sequential([keras.Input(shape=(6,), dtype="int32"),
+                              keras.layers.Embedding(50, 4),
+                              keras.layers.GlobalAveragePooling1D(),
+                              keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    assert len(model.fit(train, epochs=1, verbose=0).history["loss"]) == 1

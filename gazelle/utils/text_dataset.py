@@ -15,7 +15,53 @@ import numpy as np
 from gazelle.utils.dataset import PyDataset
 
 
-class TextFileDataset(PyDataset):
+class BatchDataset(PyDataset):
+    """A PyDataset with the two `tf.data` methods course code uses on these datasets:
+    `map(fn)` (per batch, `fn(x, y)` for `(x, y)` batches) and `take(n)`."""
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def map(self, fn):
+        """A dataset whose batches are `fn(*batch)` (or `fn(batch)` without labels)."""
+        return _Mapped(self, fn)
+
+    def take(self, count):
+        """A dataset of the first `count` batches (all of them if `count` is -1)."""
+        return _Taken(self, len(self) if count is None or count < 0 else min(count, len(self)))
+
+
+class _Mapped(BatchDataset):
+    def __init__(self, source, fn):
+        super().__init__()
+        self.source, self.fn = source, fn
+        self.class_names = getattr(source, "class_names", None)
+
+    def __len__(self):
+        return len(self.source)
+
+    def __getitem__(self, index):
+        batch = self.source[index]
+        return self.fn(*batch) if isinstance(batch, tuple) else self.fn(batch)
+
+
+class _Taken(BatchDataset):
+    def __init__(self, source, count):
+        super().__init__()
+        self.source, self.count = source, count
+        self.class_names = getattr(source, "class_names", None)
+
+    def __len__(self):
+        return self.count
+
+    def __getitem__(self, index):
+        if not 0 <= index < self.count:
+            raise IndexError(f"batch index {index} out of range for {self.count} batches")
+        return self.source[index]
+
+
+class TextFileDataset(BatchDataset):
     """Batches of file contents (NumPy arrays of str) and labels."""
 
     def __init__(self, paths, labels, batch_size, max_length, class_names):
@@ -46,10 +92,6 @@ class TextFileDataset(PyDataset):
             texts = texts[0]
             labels = None if labels is None else labels[0]
         return texts if labels is None else (texts, labels)
-
-    def __iter__(self):
-        for i in range(len(self)):
-            yield self[i]
 
 
 def _list_files(directory, labels, class_names, follow_links):

@@ -2,14 +2,15 @@
 [leaf: numpy, stdlib]
 
 Keras 3 returns a `tf.data.Dataset`; gazelle returns a `PyDataset` of NumPy batches, which
-`fit`, `evaluate` and `predict` accept and which can be iterated directly.
+`fit`, `evaluate` and `predict` accept, which can be iterated directly, and which has
+`tf.data`'s `map(fn)` and `take(n)`.
 """
 import numpy as np
 
-from gazelle.utils.dataset import PyDataset
+from gazelle.utils.text_dataset import BatchDataset
 
 
-class TimeseriesDataset(PyDataset):
+class TimeseriesDataset(BatchDataset):
     """Batches of windows `data[p : p + sequence_length * sampling_rate : sampling_rate]`."""
 
     def __init__(self, data, targets, starts, sequence_length, sampling_rate, batch_size):
@@ -39,10 +40,6 @@ class TimeseriesDataset(PyDataset):
             return x
         y = np.asarray(self.targets[starts])
         return x, (y[0] if self.batch_size is None else y)
-
-    def __iter__(self):
-        for i in range(len(self)):
-            yield self[i]
 
 
 def timeseries_dataset_from_array(data, targets, sequence_length, sequence_stride=1,
