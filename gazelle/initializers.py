@@ -535,6 +535,115 @@ class Orthogonal(RandomInitializer):
         return {**super().get_config(), "gain": self.gain}
 
 
+# Cosine-sum coefficients of the windows STFT computes itself (scipy.signal's definitions).
+_COSINE_WINDOWS = {"hann": (0.5, 0.5), "hamming": (0.54, 0.46), "blackman": (0.42, 0.5, 0.08)}
+_NATIVE_WINDOWS = ("hann", "hamming", "blackman", "bartlett", "boxcar")
+
+
+def _window_values(name, length, periodic):
+    # Returns float64 window values as scipy.signal.get_window(name, length, fftbins=periodic).
+    if name not in _NATIVE_WINDOWS:
+        try:
+            from scipy import signal  # optional: only for windows not computed here
+        except ImportError:
+            raise ValueError(
+                f"STFT: window={name!r} needs scipy (pip install scipy); without it the "
+                f"window must be one of {_NATIVE_WINDOWS}, an array of values or None."
+            ) from None
+        try:
+            return np.asarray(signal.get_window(name, length, periodic), np.float64)
+        except ValueError as e:
+            raise ValueError(f"STFT: unknown window={name!r}: {e}") from None
+    if length == 1:
+        return np.ones(1)
+    m = length + 1 if periodic else length     # a periodic window drops the last sample
+    n = np.arange(m)
+    if name == "boxcar":
+        w = np.ones(m)
+    elif name == "bartlett":
+        w = np.where(n <= (m - 1) / 2.0, 2.0 * n / (m - 1), 2.0 - 2.0 * n / (m - 1))
+    else:
+        w = sum((-1) ** k * a * np.cos(2.0 * np.pi * k * n / (m - 1))
+                for k, a in enumerate(_COSINE_WINDOWS[name]))
+    return w[:length]
+
+
+class STFT(Initializer):
+    """Initializer of Conv kernels that compute a Short-Time Fourier Transform (STFT).
+
+    The kernel has shape `(frame_length, channels, fft_length // 2 + 1)`: entry
+    `[t, :, f]` is `cos` (`side="real"`) or `sin` (`side="imag"`) of
+    `-2 * pi * t * f / fft_length`, times the window and divided by its scale. Only the
+    first half of the frequency bins is produced, since the rest are their conjugates.
+
+    Args:
+        side: String, `"real"` or `"imag"`: whether the kernel computes the real or the
+            imaginary part of the transform. Defaults to `"real"`.
+        window: String name of a windowing function (`"hann"`, `"hamming"`,
+            `"blackman"`, `"bartlett"`, `"boxcar"`; any other `scipy.signal.windows`
+            name when scipy is installed), an array of `frame_length` values, or `None`
+            for no window. Defaults to `"hann"`.
+        scaling: String, `"density"` (divide by the window's L2 norm) or `"spectrum"`
+            (divide by its L1 norm), or `None` for no scaling. Defaults to `"density"`.
+        periodic: Boolean, whether the window is periodic (as for FFT bins) rather
+            than symmetric. Defaults to `False`.
+
+    ```python
+    STFT("real", "hann", "density", False)((128, 1, 65))
+    ```
+    """
+
+    def __init__(self, side="real", window="hann", scaling="density", periodic=False):
+        if side not in ("real", "imag"):
+            raise ValueError(f"STFT: expected `side` to be 'real' or 'imag', received "
+                             f"side={side!r}.")
+        if scaling is not None and scaling not in ("density", "spectrum"):
+            raise ValueError(f"STFT: expected `scaling` to be None, 'density' or "
+                             f"'spectrum', received scaling={scaling!r}.")
+        if isinstance(window, str):
+            _window_values(window, 1, False)    # an unknown name fails here, not at build
+        elif isinstance(window, (np.ndarray, np.generic, jax.Array)):
+            window = np.asarray(window).tolist()
+        self.side = side
+        self.window = window
+        self.scaling = scaling
+        self.periodic = periodic
+
+    def __call__(self, shape, dtype=None):
+        shape = _standardize_shape(shape)
+        if len(shape) != 3:
+            raise ValueError(f"STFT initializer expects a shape (frame_length, channels, "
+                             f"fft_length // 2 + 1), received shape={shape}.")
+        dtype = _float_dtype(dtype)
+        frame_length, _, bins = shape
+        # Same float steps as Keras (in `dtype`), so the values agree to the last bits.
+        freq = jnp.arange(bins, dtype=dtype).reshape(1, 1, bins) / ((bins - 1) * 2)
+        time = jnp.arange(frame_length, dtype=dtype).reshape(frame_length, 1, 1)
+        args = (-2 * time) * freq * jnp.arccos(jnp.asarray(-1, dtype))
+        kernel = (jnp.cos(args) if self.side == "real" else jnp.sin(args)).astype(dtype)
+        if self.window is not None:
+            if isinstance(self.window, str):
+                win = _window_values(self.window, frame_length, self.periodic)
+            else:
+                win = np.asarray(self.window)
+            win = jnp.asarray(win, dtype)
+            if win.ndim != 1 or win.shape[0] != frame_length:
+                raise ValueError(f"STFT: `window` must have shape ({frame_length},) "
+                                 f"(frame_length), received shape {tuple(win.shape)}.")
+            win = win.reshape(frame_length, 1, 1)
+            scale = 1
+            if self.scaling == "density":
+                scale = jnp.sqrt(jnp.sum(jnp.square(win)))
+            elif self.scaling == "spectrum":
+                scale = jnp.sum(jnp.abs(win))
+            kernel = kernel * win / scale
+        return jnp.broadcast_to(kernel, shape).astype(dtype)
+
+    def get_config(self):
+        return {"side": self.side, "window": self.window, "periodic": self.periodic,
+                "scaling": self.scaling}
+
+
 def _snake(name):
     return "".join("_" + c.lower() if c.isupper() and i else c.lower()
                    for i, c in enumerate(name))
@@ -542,11 +651,34 @@ def _snake(name):
 
 _CLASSES = (Zeros, Ones, Constant, Identity, RandomNormal, RandomUniform, TruncatedNormal,
             VarianceScaling, GlorotUniform, GlorotNormal, HeUniform, HeNormal,
-            LecunUniform, LecunNormal, Orthogonal)
+            LecunUniform, LecunNormal, Orthogonal, STFT)
 _BUILTINS = {cls.__name__: cls for cls in _CLASSES}
-_ALIASES = {**_BUILTINS, **{_snake(cls.__name__): cls for cls in _CLASSES},
+_ALIASES = {**_BUILTINS, **{_snake(cls.__name__): cls for cls in _CLASSES if cls is not STFT},
+            "stft": STFT, "STFTInitializer": STFT,
             "IdentityInitializer": Identity, "OrthogonalInitializer": Orthogonal,
             "normal": RandomNormal, "uniform": RandomUniform, "one": Ones, "zero": Zeros}
+
+# Keras 3's public aliases: the same classes under a second name (`keras.initializers.
+# glorot_uniform is keras.initializers.GlorotUniform`).
+IdentityInitializer = Identity
+OrthogonalInitializer = Orthogonal
+STFTInitializer = STFT
+stft = STFT
+constant = Constant
+identity = Identity
+ones = Ones
+zeros = Zeros
+glorot_normal = GlorotNormal
+glorot_uniform = GlorotUniform
+he_normal = HeNormal
+he_uniform = HeUniform
+lecun_normal = LecunNormal
+lecun_uniform = LecunUniform
+orthogonal = Orthogonal
+random_normal = RandomNormal
+random_uniform = RandomUniform
+truncated_normal = TruncatedNormal
+variance_scaling = VarianceScaling
 
 
 def _unknown(identifier):
@@ -601,13 +733,27 @@ def deserialize(config, custom_objects=None):
     return cls.from_config(config.get("config") or {})
 
 
+def _from_values(values):
+    # An array given as the initializer: calls must ask for exactly its shape.
+    values = np.asarray(values)
+
+    def initialize_fn(shape, dtype=None):
+        if _standardize_shape(shape) != values.shape:
+            raise ValueError(f"Expected `shape` to be {values.shape} for an array used as "
+                             f"initializer, received shape={shape}.")
+        return _out(values, dtype or config.floatx())
+
+    return initialize_fn
+
+
 def get(identifier):
     """Retrieves an initializer object via an identifier.
 
     Args:
         identifier: A string name (`"glorot_uniform"` or `"GlorotUniform"`), a config
-            dict, an `Initializer` instance or class, a callable `(shape, dtype)`, or
-            `None` (returned as is).
+            dict, an `Initializer` instance or class, a callable `(shape, dtype)`, an
+            array (its values, for calls of exactly its shape), or `None` (returned as
+            is).
 
     ```python
     get("he_normal")((784, 10))
@@ -619,6 +765,8 @@ def get(identifier):
         return deserialize(identifier)
     if isinstance(identifier, type) and issubclass(identifier, Initializer):
         return identifier()
+    if isinstance(identifier, (np.ndarray, np.generic, jax.Array)):
+        return _from_values(identifier)
     if callable(identifier):
         return identifier
     raise TypeError(f"Could not interpret initializer identifier: {identifier!r} of type "
