@@ -1,5 +1,5 @@
 """Color augmentation: RandomContrast, RandomBrightness, and the value-range layers.
-[L2: jax, random]
+[L2: jax, ops, random]
 
 Images arrive as floats (the base Layer casts uint8 and other integer images to the
 layer's dtype), and `value_range` says which range they are in: `(0, 255)` by default,
@@ -11,9 +11,21 @@ import jax.numpy as jnp
 from gazelle import config
 from gazelle.layers.preprocessing.image.base import (ImageLayer, check_value_range,
                                                      parse_factor)
+from gazelle.ops import image as image_ops
 from gazelle.random import SeedGenerator
 
-_GRAY_WEIGHTS = (0.2989, 0.5870, 0.1140)     # ITU-R 601 luma, as tf.image and Keras use
+
+def grayscale(images):
+    return image_ops.rgb_to_grayscale(images, data_format="channels_last")
+
+
+def rgb_to_hsv(images):
+    return image_ops.rgb_to_hsv(images, data_format="channels_last")
+
+
+def hsv_to_rgb(images):
+    return image_ops.hsv_to_rgb(images, data_format="channels_last")
+
 
 
 def _per_image_uniform(key, images, bounds):
@@ -33,37 +45,6 @@ def _check_rgb(layer, images):
     if images.shape[-1] != 3:
         raise ValueError(f"Layer '{layer.name}' expects RGB images with 3 channels. Received "
                          f"images of shape {tuple(images.shape)} (channels last).")
-
-
-def grayscale(images):
-    """Luma of channels-last RGB images, `(..., 1)`; one-channel images pass through."""
-    if images.shape[-1] == 1:
-        return images
-    return jnp.tensordot(images, jnp.asarray(_GRAY_WEIGHTS, images.dtype), axes=(-1, 0))[..., None]
-
-
-def rgb_to_hsv(images):
-    """Channels-last RGB -> HSV, hue and saturation in [0, 1], value in the input's scale."""
-    r, g, b = images[..., 0], images[..., 1], images[..., 2]
-    value = jnp.maximum(jnp.maximum(r, g), b)
-    spread = value - jnp.minimum(jnp.minimum(r, g), b)
-    saturation = jnp.where(value > 0, spread / jnp.where(value > 0, value, 1.0), 0.0)
-    inv = 1.0 / (6.0 * jnp.where(spread > 0, spread, 1.0))
-    hue = jnp.where(value == g, (b - r) * inv + 2.0 / 6.0, (r - g) * inv + 4.0 / 6.0)
-    hue = jnp.where(value == r, (g - b) * inv, hue)
-    hue = jnp.where(spread > 0, hue, 0.0)
-    hue = hue + (hue < 0).astype(hue.dtype)
-    return jnp.stack([hue, saturation, value], axis=-1)
-
-
-def hsv_to_rgb(images):
-    """Channels-last HSV -> RGB (the inverse of `rgb_to_hsv`)."""
-    hue, saturation, value = images[..., 0], images[..., 1], images[..., 2]
-    sector = jnp.mod(hue, 1.0) * 6.0
-    weights = (jnp.clip(jnp.abs(sector - 3.0) - 1.0, 0.0, 1.0),
-               jnp.clip(2.0 - jnp.abs(sector - 2.0), 0.0, 1.0),
-               jnp.clip(2.0 - jnp.abs(sector - 4.0), 0.0, 1.0))
-    return jnp.stack([value * ((1.0 - saturation) + saturation * w) for w in weights], axis=-1)
 
 
 class _RandomColorLayer(ImageLayer):

@@ -1,5 +1,5 @@
 """Augmentations over regions and across a batch: RandomErasing, RandomGaussianBlur,
-MixUp, CutMix. [L2: jax, random]
+MixUp, CutMix. [L2: jax, ops, random]
 
 MixUp and CutMix mix each image with another image of the same batch; give them a dict
 `{"images": x, "labels": one_hot_y}` so the labels are mixed with the same weights.
@@ -8,10 +8,10 @@ import numbers
 
 import jax
 import jax.numpy as jnp
-from jax import lax
 
 from gazelle.layers.preprocessing.image.base import (ImageLayer, check_value_range,
                                                      parse_factor)
+from gazelle.ops import image as image_ops
 from gazelle.random import SeedGenerator
 
 
@@ -108,25 +108,6 @@ def _odd_kernel_size(layer_name, kernel_size):
     return tuple(int(k) for k in sizes)
 
 
-def _gaussian(size, sigma):
-    x = jnp.arange(size, dtype=jnp.float32) - (size - 1) / 2.0
-    weights = jnp.exp(-0.5 * (x / sigma) ** 2)
-    return weights / jnp.sum(weights)
-
-
-def gaussian_blur(images, kernel_size, sigma):
-    """Blurs channels-last images with a Gaussian, zero padding ("same" size).
-
-    `kernel_size` and `sigma` are `(x, y)` pairs, as in Keras's `ops.image.gaussian_blur`.
-    """
-    channels = images.shape[-1]
-    kernel = jnp.outer(_gaussian(kernel_size[1], sigma[1]), _gaussian(kernel_size[0], sigma[0]))
-    kernel = jnp.tile(kernel[:, :, None, None], (1, 1, 1, channels)).astype(images.dtype)
-    return lax.conv_general_dilated(images, kernel, (1, 1), "SAME",
-                                    dimension_numbers=("NHWC", "HWIO", "NHWC"),
-                                    feature_group_count=channels)
-
-
 class RandomGaussianBlur(ImageLayer):
     """Blurs images with a random Gaussian during training.
 
@@ -173,7 +154,8 @@ class RandomGaussianBlur(ImageLayer):
         if transformation is None:
             return images
         apply, sigma = transformation
-        blurred = gaussian_blur(images, self.kernel_size, sigma)
+        blurred = image_ops.gaussian_blur(images, self.kernel_size, sigma,
+                                          data_format="channels_last")
         out = jnp.where(apply[:, None, None, None], blurred, images)
         return jnp.clip(out, self.value_range[0], self.value_range[1])
 

@@ -1,10 +1,15 @@
-"""Layers that change the image size: Resizing, CenterCrop, RandomCrop. [L2: jax, random]"""
+"""Layers that change the image size: Resizing, CenterCrop, RandomCrop. [L2: ops, random]
+
+The resizing itself is `keras.ops.image.resize` (gazelle.ops.image), on channels-last
+batches.
+"""
 import numbers
 
 import jax
 import jax.numpy as jnp
 
 from gazelle.layers.preprocessing.image.base import ImageLayer
+from gazelle.ops import image as image_ops
 from gazelle.random import SeedGenerator
 
 RESIZE_INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "lanczos3", "lanczos5")
@@ -18,40 +23,12 @@ def _check_size(layer_name, height, width):
     return int(height), int(width)
 
 
-def _aspect_box(in_h, in_w, height, width):
-    """The largest centered box of `in_h x in_w` with the aspect ratio `height / width`."""
-    crop_h = max(min(in_h, int(float(in_w * height) / width)), 1)
-    crop_w = max(min(in_w, int(float(in_h * width) / height)), 1)
-    return int(float(in_h - crop_h) / 2), int(float(in_w - crop_w) / 2), crop_h, crop_w
-
-
-def resize(images, height, width, interpolation="bilinear", antialias=False,
-           crop_to_aspect_ratio=False, pad_to_aspect_ratio=False, fill_value=0.0):
-    """Resizes channels-last image batches as Keras's `ops.image.resize` does.
-
-    With `crop_to_aspect_ratio`, the largest centered window with the target aspect
-    ratio is resized; with `pad_to_aspect_ratio`, the short side is first padded evenly
-    with `fill_value`. Integer images are rounded and saturated back to their dtype.
-    """
-    _, in_h, in_w, _ = images.shape
-    if crop_to_aspect_ratio:
-        top, left, crop_h, crop_w = _aspect_box(in_h, in_w, height, width)
-        images = images[:, top:top + crop_h, left:left + crop_w, :]
-    elif pad_to_aspect_ratio:
-        pad_h = max(in_h, int(float(in_w * height) / width))
-        pad_w = max(in_w, int(float(in_h * width) / height))
-        top, left = int(float(pad_h - in_h) / 2), int(float(pad_w - in_w) / 2)
-        if top > 0 or left > 0:
-            images = jnp.pad(images, ((0, 0), (top, top), (left, left), (0, 0)),
-                             constant_values=jnp.asarray(fill_value).astype(images.dtype))
-    shape = (images.shape[0], height, width, images.shape[3])
-    if images.shape == shape:
+def _aspect_crop_resize(images, height, width, interpolation=None):
+    """Keras's smart resize: the largest centered window of the target aspect ratio."""
+    if images.shape[1:3] == (height, width):
         return images
-    out = jax.image.resize(images, shape, method=interpolation, antialias=antialias)
-    if out.dtype != images.dtype and jnp.issubdtype(images.dtype, jnp.integer):
-        info = jnp.iinfo(images.dtype)
-        out = jnp.clip(jnp.round(out), info.min, info.max).astype(images.dtype)
-    return out.astype(images.dtype)
+    return image_ops.resize(images, (height, width), interpolation or "bilinear",
+                            crop_to_aspect_ratio=True, data_format="channels_last")
 
 
 class _SizeLayer(ImageLayer):
@@ -123,9 +100,10 @@ class Resizing(_SizeLayer):
         return super()._cast(x)
 
     def transform_images(self, images, transformation, training, interpolation=None):
-        return resize(images, self.height, self.width, interpolation or self.interpolation,
-                      self.antialias, self.crop_to_aspect_ratio, self.pad_to_aspect_ratio,
-                      self.fill_value)
+        return image_ops.resize(
+            images, (self.height, self.width), interpolation or self.interpolation,
+            self.antialias, self.crop_to_aspect_ratio, self.pad_to_aspect_ratio,
+            fill_value=self.fill_value, data_format="channels_last")
 
     def transform_segmentation_masks(self, masks, transformation, training):
         return self.transform_images(masks, transformation, training, interpolation="nearest")
@@ -166,8 +144,7 @@ class CenterCrop(_SizeLayer):
         if in_h >= self.height and in_w >= self.width:
             top, left = (in_h - self.height) // 2, (in_w - self.width) // 2
             return images[:, top:top + self.height, left:left + self.width, :]
-        return resize(images, self.height, self.width, interpolation or "bilinear",
-                      crop_to_aspect_ratio=True)
+        return _aspect_crop_resize(images, self.height, self.width, interpolation)
 
     def get_config(self):
         return {**super().get_config(), "height": self.height, "width": self.width}
@@ -213,8 +190,7 @@ class RandomCrop(_SizeLayer):
 
     def transform_images(self, images, transformation, training, interpolation=None):
         if transformation is None:
-            return resize(images, self.height, self.width, interpolation or "bilinear",
-                          crop_to_aspect_ratio=True)
+            return _aspect_crop_resize(images, self.height, self.width, interpolation)
         top, left = transformation
         size = (images.shape[0], self.height, self.width, images.shape[3])
         return jax.lax.dynamic_slice(images, (0, top, left, 0), size)
