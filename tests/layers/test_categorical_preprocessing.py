@@ -165,6 +165,11 @@ def test_lookup_config_round_trip(tmp_path):
     np.testing.assert_array_equal(np.asarray(loaded(ids)), expected)
 
 
+def test_string_lookup_rejects_numbers_by_name():
+    with pytest.raises(TypeError, match="string_lookup.*IntegerLookup"):
+        keras.layers.StringLookup(vocabulary=["a"], name="string_lookup_x")(np.array([1, 2]))
+
+
 def test_keras3_lookups_need_tensorflow():
     with pytest.raises(ImportError):
         k3.layers.StringLookup()

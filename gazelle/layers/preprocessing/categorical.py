@@ -393,7 +393,11 @@ class _IndexLookup(_HostLayer):
     def _normalize_tokens(self, values):
         """Host array of tokens (Python str objects, or int64)."""
         if self._is_string:
-            return _decode(values, getattr(self, "encoding", "utf-8"))
+            try:
+                return _decode(values, getattr(self, "encoding", "utf-8"))
+            except TypeError as e:
+                raise TypeError(f"Layer '{self.name}' ({type(self).__name__}): {e} Use "
+                                "IntegerLookup for integer tokens.") from None
         arr = np.asarray(values)
         if arr.dtype.kind not in "iub":
             if arr.dtype.kind == "f" and np.all(arr == np.round(arr)):

@@ -135,7 +135,8 @@ class TextVectorization(_HostLayer):
     # -- preprocessing ---------------------------------------------------------------------
     def _standardized(self, texts):
         if callable(self._standardize):
-            texts = _decode(np.asarray(self._standardize(texts)), self._encoding)
+            # As Keras 3 on non-TensorFlow backends: the callable gets a NumPy str array.
+            texts = _decode(np.asarray(self._standardize(texts.astype(str))), self._encoding)
         elif self._standardize is not None:
             flat = texts.reshape(-1)
             texts = np.array([_standardize_one(t, self._standardize) for t in flat],
