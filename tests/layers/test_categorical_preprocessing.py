@@ -252,3 +252,18 @@ def test_keras_asset_hooks_round_trip(tmp_path):
     fresh.load_assets(str(tmp_path))
     x = np.array([["b", "q", "a"]])
     np.testing.assert_allclose(fresh(x), layer(x))
+
+
+def test_tf_idf_documents_of_adapt():
+    # A 1D array: every token is a document; a 1D batch from an iterable: one document.
+    tokens = np.array(["a", "a", "b", "c"])
+    whole = keras.layers.StringLookup(output_mode="tf_idf")
+    whole.adapt(tokens)
+    idf = {t: np.log(1 + 4 / (1 + df)) for t, df in {"a": 2, "b": 1, "c": 1}.items()}
+    vocab = whole.get_vocabulary()
+    np.testing.assert_allclose(whole.idf_weights[1:], [idf[t] for t in vocab[1:]], rtol=1e-6)
+    batched = keras.layers.StringLookup(output_mode="tf_idf")
+    batched.adapt(iter([tokens[:2], tokens[2:]]))
+    idf = {t: np.log(1 + 2 / (1 + df)) for t, df in {"a": 1, "b": 1, "c": 1}.items()}
+    vocab = batched.get_vocabulary()
+    np.testing.assert_allclose(batched.idf_weights[1:], [idf[t] for t in vocab[1:]], rtol=1e-6)

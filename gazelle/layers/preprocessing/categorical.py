@@ -529,10 +529,14 @@ class _IndexLookup(_HostLayer):
         counts = collections.Counter()
         doc_counts = collections.Counter()
         num_docs = 0
-        batches, _ = _iter_batches(data)
+        batches, whole = _iter_batches(data)
         for i, batch in enumerate(batches):
             if steps is not None and i >= steps:
                 break
+            if whole and np.ndim(batch) == 1:
+                # One array of tokens: each token is a document (a batch from an
+                # iterable is one document), as Keras counts them for tf_idf.
+                batch = np.asarray(batch).reshape(-1, 1)
             docs = self._adapt_rows(batch)
             for row in docs:
                 counts.update(row)
