@@ -1,4 +1,5 @@
-"""Models: Model (compile/fit/evaluate/predict) and Sequential."""
+"""Models: Model (compile/fit/evaluate/predict), Sequential, clone_model."""
+from gazelle.models.cloning import clone_model as clone_model
 from gazelle.models.functional import Functional as Functional
 from gazelle.models.model import Model as Model
 from gazelle.models.sequential import Sequential as Sequential

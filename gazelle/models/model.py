@@ -511,7 +511,15 @@ class Model(Layer):
         return [layer for layer in self._layers]
 
     def get_layer(self, name=None, index=None):
-        """Returns a layer by `name` or by `index`."""
+        """Returns a layer by `name` or by `index`.
+
+        Args:
+            name: the layer's name.
+            index: the layer's position in `model.layers` (negative counts from the end).
+        """
+        if index is not None and name is not None:
+            raise ValueError("Provide only a layer name or a layer index, not both. Received: "
+                             f"index={index}, name={name!r}.")
         if index is not None:
             layers = self.layers
             if not -len(layers) <= index < len(layers):
