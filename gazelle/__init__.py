@@ -19,6 +19,12 @@ _ATTRS = {
     "Input": "gazelle.layers",
     "Layer": "gazelle.layers",
     "Variable": "gazelle.core.variables",
+    "Initializer": "gazelle.initializers",
+    "KerasTensor": "gazelle.core.symbolic",
+    "Loss": "gazelle.losses",
+    "Metric": "gazelle.metrics",
+    "Optimizer": "gazelle.optimizers",
+    "Regularizer": "gazelle.regularizers",
 }
 
 __all__ = sorted(_SUBMODULES | set(_ATTRS) | {"__version__"})

@@ -169,3 +169,19 @@ def builtin_layers():
                 table.setdefault(attr, obj)       # aliases such as MaxPool2D
     _BUILTIN_CACHE.update(key=key, table=table)
     return dict(table)
+
+
+_OP_LAYER_CLASS = [None]    # (module, class_name) -> the layer class for a Keras op entry
+
+
+def register_op_layer_class(lookup):
+    """Registers `lookup(module, class_name)`, which returns the layer class that rebuilds a
+    Keras 3 op entry (`"module": "keras.src.ops.numpy"`, ...) or None (called by
+    gazelle/layers/op_layer.py when it loads)."""
+    _OP_LAYER_CLASS[0] = lookup
+
+
+def op_layer_class(module, class_name):
+    """The layer class for Keras 3's entry of op `class_name` in `module`, or None."""
+    lookup = _OP_LAYER_CLASS[0]
+    return None if lookup is None else lookup(module, class_name)

@@ -55,6 +55,10 @@ def serialize_keras_object(obj):
         return {"class_name": "__bytes__", "config": {"value": obj.decode("utf-8")}}
     if obj is Ellipsis:
         return {"class_name": "__ellipsis__", "config": {}}
+    if isinstance(obj, slice):
+        return {"class_name": "__slice__", "config": {
+            "start": serialize_keras_object(obj.start), "stop": serialize_keras_object(obj.stop),
+            "step": serialize_keras_object(obj.step)}}
     if _is_layer(obj):
         return layer_entry(obj)
     if hasattr(obj, "get_config"):
@@ -345,7 +349,12 @@ def lookup_layer_class(config, custom_objects=None):
     class_name = config.get("class_name")
     if not isinstance(class_name, str):
         raise ValueError(f"A layer entry needs a string 'class_name'; received {config!r:.200}.")
-    cls = registry.custom_lookup([config.get("registered_name"), class_name], custom_objects)
+    module = config.get("module")
+    cls = None
+    if isinstance(module, str) and module.startswith("keras.src.ops."):  # an op on tensors
+        cls = registry.op_layer_class(module, class_name)
+    if cls is None:
+        cls = registry.custom_lookup([config.get("registered_name"), class_name], custom_objects)
     if cls is None:
         builtins = registry.builtin_layers()
         cls = builtins.get(class_name)

@@ -6,6 +6,24 @@ computing; a Functional model later replays the nodes in topological order.
 import jax
 
 
+def _binary(op_name, reflected=False):
+    """A dunder that applies `gazelle.ops.numpy.<op_name>` (which records a graph node)."""
+    def method(self, other):
+        from gazelle.ops import numpy as ops_numpy
+        fn = getattr(ops_numpy, op_name)
+        return fn(other, self) if reflected else fn(self, other)
+    method.__name__ = f"__{'r' if reflected else ''}{op_name}__"
+    return method
+
+
+def _unary(op_name):
+    def method(self):
+        from gazelle.ops import numpy as ops_numpy
+        return getattr(ops_numpy, op_name)(self)
+    method.__name__ = f"__{op_name}__"
+    return method
+
+
 class SymbolicTensor:
     """A placeholder with a shape (batch dimension None) and a dtype."""
 
@@ -23,11 +41,63 @@ class SymbolicTensor:
     def __repr__(self):
         return f"<SymbolicTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
 
-    # Arithmetic on symbolic tensors is not supported yet: say so clearly.
+    # A placeholder has no value: converting it to an array, a number or a bool is an error.
     def __array__(self, *a, **k):
         raise TypeError(
             f"SymbolicTensor {self.name!r} has no value: it is a placeholder of the "
-            "Functional API. Pass it to layers, or build a Model and call it on data.")
+            "Functional API. Pass it to layers or to keras.ops functions, or build a Model "
+            "and call it on data.")
+
+    def __int__(self):
+        self.__array__()
+
+    def __float__(self):
+        self.__array__()
+
+    def __iter__(self):
+        raise TypeError(f"Iterating over SymbolicTensor {self.name!r} is not supported; index "
+                        "it (x[:, 0]) or use keras.ops.unstack.")
+
+    # Arithmetic records an op node, as Keras 3's KerasTensor does (`==` stays identity).
+    __add__ = _binary("add")
+    __radd__ = _binary("add", reflected=True)
+    __sub__ = _binary("subtract")
+    __rsub__ = _binary("subtract", reflected=True)
+    __mul__ = _binary("multiply")
+    __rmul__ = _binary("multiply", reflected=True)
+    __matmul__ = _binary("matmul")
+    __rmatmul__ = _binary("matmul", reflected=True)
+    __truediv__ = _binary("true_divide")
+    __rtruediv__ = _binary("true_divide", reflected=True)
+    __floordiv__ = _binary("floor_divide")
+    __rfloordiv__ = _binary("floor_divide", reflected=True)
+    __mod__ = _binary("mod")
+    __rmod__ = _binary("mod", reflected=True)
+    __pow__ = _binary("power")
+    __rpow__ = _binary("power", reflected=True)
+    __lt__ = _binary("less")
+    __le__ = _binary("less_equal")
+    __gt__ = _binary("greater")
+    __ge__ = _binary("greater_equal")
+    __ne__ = _binary("not_equal")
+    __and__ = _binary("logical_and")
+    __rand__ = _binary("logical_and", reflected=True)
+    __or__ = _binary("logical_or")
+    __ror__ = _binary("logical_or", reflected=True)
+    __xor__ = _binary("logical_xor")
+    __rxor__ = _binary("logical_xor", reflected=True)
+    __neg__ = _unary("negative")
+    __abs__ = _unary("absolute")
+    __invert__ = _unary("logical_not")
+    __getitem__ = _binary("get_item")
+
+    def __round__(self, ndigits=None):
+        from gazelle.ops import numpy as ops_numpy
+        return ops_numpy.round(self, decimals=ndigits or 0)
+
+
+# Keras 3's name for the placeholder class (`isinstance(keras.Input(...), keras.KerasTensor)`).
+KerasTensor = SymbolicTensor
 
 
 class Node:

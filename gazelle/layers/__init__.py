@@ -163,3 +163,5 @@ import sys as _sys  # noqa: E402
 from gazelle.core import registry as _registry  # noqa: E402
 
 _registry.register_builtin_module(_sys.modules[__name__], Layer)
+# Ops called on placeholders record OpLayer nodes (gazelle/layers/op_layer.py registers that).
+from gazelle.layers import op_layer as _op_layer  # noqa: E402,F401

@@ -84,8 +84,9 @@ class Functional(Model):
     # -- structure -------------------------------------------------------------------
     @property
     def layers(self):
-        """All layers, InputLayers first, in the order the graph runs them."""
-        return list(self._operations)
+        """All layers, InputLayers first, in the order the graph runs them (ops called on
+        placeholders are graph nodes but not layers, as in Keras 3)."""
+        return [op for op in self._operations if not getattr(op, "_is_op_node", False)]
 
     @property
     def inputs(self):

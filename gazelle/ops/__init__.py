@@ -356,3 +356,7 @@ from gazelle.ops.numpy import vstack as vstack
 from gazelle.ops.numpy import where as where
 from gazelle.ops.numpy import zeros as zeros
 from gazelle.ops.numpy import zeros_like as zeros_like
+
+from gazelle.ops import _common  # noqa: E402
+# Ops called on Functional-API placeholders record a graph node (gazelle/ops/_common.py).
+_common.record_symbolic_calls(core, einops, image, linalg, math, nn, numpy, globals())
