@@ -583,37 +583,30 @@ class _IndexLookup(_HostLayer):
     def _lookup(self, tokens):
         """int64 ids of an object/int array of tokens (no output encoding)."""
         shape = tokens.shape
-        flat = tokens.reshape(-1).tolist()
-        out = np.empty(len(flat), dtype=np.int64)
-        mask = self._token_key(self.mask_token) if self.mask_token is not None else None
-        mask_value = 0 if self.output_mode == "int" else -1
-        oov_start = self._oov_start_index()
-        n_oov = self.num_oov_indices
-        oov_rows = []
-        for i, t in enumerate(flat):
-            t = self._token_key(t)
-            if mask is not None and t == mask:
-                out[i] = mask_value
-                continue
-            idx = self._index.get(t)
-            if idx is None:
-                if n_oov == 0:
-                    raise ValueError(
-                        f"Layer '{self.name}': with num_oov_indices=0 all inputs must be in "
-                        f"the vocabulary; found {t!r}. Set num_oov_indices=1.")
-                if n_oov == 1:
-                    idx = oov_start
-                else:
-                    oov_rows.append(i)
-                    idx = -1
-            out[i] = idx
-        if oov_rows:
-            values = [flat[i] for i in oov_rows]
-            if not self._is_string and self.oov_method == "floormod":
-                buckets = np.mod(np.asarray(values, np.int64), n_oov)
+        flat = tokens.reshape(-1).tolist()      # Python str or int keys
+        unknown = -2
+        get = self._index.get
+        out = np.fromiter((get(t, unknown) for t in flat), dtype=np.int64, count=len(flat))
+        if self.mask_token is not None:
+            mask = self._token_key(self.mask_token)
+            is_mask = np.fromiter((t == mask for t in flat), dtype=bool, count=len(flat))
+            out[is_mask] = 0 if self.output_mode == "int" else -1
+        missing = np.flatnonzero(out == unknown)
+        if len(missing):
+            n_oov = self.num_oov_indices
+            if n_oov == 0:
+                raise ValueError(
+                    f"Layer '{self.name}': with num_oov_indices=0 all inputs must be in the "
+                    f"vocabulary; found {flat[missing[0]]!r}. Set num_oov_indices=1.")
+            if n_oov == 1:
+                out[missing] = self._oov_start_index()
             else:
-                buckets = hash_buckets(values, n_oov, self.salt)
-            out[oov_rows] = buckets + oov_start
+                values = [flat[i] for i in missing]
+                if not self._is_string and self.oov_method == "floormod":
+                    buckets = np.mod(np.asarray(values, np.int64), n_oov)
+                else:
+                    buckets = hash_buckets(values, n_oov, self.salt)
+                out[missing] = buckets + self._oov_start_index()
         return out.reshape(shape)
 
     def _invert(self, ids):
