@@ -169,8 +169,10 @@ class Trainer:
         return None
 
     def update_output_loss_trackers(self, parts, y_pred):
-        """Per-output loss Means of a multi-output model (stateful: inside a StatelessScope)."""
-        if self.metrics is None:
+        """Per-output loss Means of a multi-output model (stateful: inside a StatelessScope,
+        as `stateless_compute_loss` opens; a bare `compute_loss` call leaves them alone)."""
+        from gazelle.core.variables import in_stateless_scope
+        if self.metrics is None or not in_stateless_scope():
             return
         leaves = [a for a in jax.tree_util.tree_leaves(y_pred) if a is not None]
         for slot in self.slots:

@@ -178,6 +178,91 @@ def test_guide_compiled_loss_and_metrics_through_stateless_compute_loss():
         close(h1[key], h2[key])
 
 
+def direct_compute_loss_model(lib):
+    """The guide's variant that calls `self.compute_loss` inside its own loss function, with
+    compiled metrics and a multi-output model (per-output loss trackers included)."""
+
+    class CustomModel(lib.Model):
+        def compute_loss_and_updates(self, trainable_variables, non_trainable_variables, x, y,
+                                     training=False):
+            y_pred, non_trainable_variables = self.stateless_call(
+                trainable_variables, non_trainable_variables, x, training=training)
+            loss = self.compute_loss(x, y, y_pred)
+            return loss, (y_pred, non_trainable_variables)
+
+        def train_step(self, state, data):
+            (trainable_variables, non_trainable_variables, optimizer_variables,
+             metrics_variables) = state
+            x, y = data
+            grad_fn = jax.value_and_grad(self.compute_loss_and_updates, has_aux=True)
+            (loss, (y_pred, non_trainable_variables)), grads = grad_fn(
+                trainable_variables, non_trainable_variables, x, y, training=True)
+            trainable_variables, optimizer_variables = self.optimizer.stateless_apply(
+                optimizer_variables, grads, trainable_variables)
+            new_metrics_vars, logs = [], {}
+            for metric in self.metrics:
+                start = len(new_metrics_vars)
+                these = metrics_variables[start:start + len(metric.variables)]
+                if metric.name == "loss":
+                    these = metric.stateless_update_state(these, loss)
+                    logs[metric.name] = metric.stateless_result(these)
+                elif metric.name == "compile_metrics" or not metric.name.endswith("_loss"):
+                    these = metric.stateless_update_state(these, y, y_pred)
+                    logs[metric.name] = metric.stateless_result(these)
+                new_metrics_vars += these
+            return logs, (trainable_variables, non_trainable_variables, optimizer_variables,
+                          new_metrics_vars)
+
+    return CustomModel
+
+
+def test_guide_compute_loss_called_directly_with_compiled_metrics():
+    x, y = data(64)
+    ours, theirs = twins(direct_compute_loss_model,
+                         compile_kwargs=dict(loss="mse", metrics=["mae"]))
+    kw = dict(batch_size=16, epochs=2, shuffle=False, verbose=0)
+    h1, h2 = ours.fit(x, y, **kw).history, theirs.fit(x, y, **kw).history
+    assert sorted(h1) == sorted(h2) == ["loss", "mae"]
+    for key in h2:
+        close(h1[key], h2[key])
+
+
+def test_custom_train_step_over_a_generator():
+    x, y = data(64)
+
+    def batches():
+        while True:
+            for i in range(0, 64, 16):
+                yield x[i:i + 16], y[i:i + 16]
+
+    ours, theirs = twins(loss_tracker_model)
+    h1 = ours.fit(batches(), steps_per_epoch=4, epochs=2, verbose=0).history
+    h2 = theirs.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0).history
+    for key in h2:
+        close(h1[key], h2[key])
+
+
+def test_multi_output_default_steps_through_the_keras_contract():
+    x, y = data(64)
+    models = []
+    for lib in (keras, k3):
+        inputs = lib.Input(shape=(8,))
+        hidden = lib.layers.Dense(4, activation="tanh")(inputs)
+        a = lib.layers.Dense(1, name="a")(hidden)
+        b = lib.layers.Dense(1, name="b")(hidden)
+        model = super_step_model(lib)(inputs, [a, b])
+        model.compile(optimizer=lib.optimizers.SGD(0.05), loss=["mse", "mae"],
+                      loss_weights=[1.0, 0.5])
+        models.append(model)
+    models[1].set_weights(models[0].get_weights())
+    kw = dict(batch_size=16, epochs=2, shuffle=False, verbose=0)
+    h1 = models[0].fit(x, [y, 2 * y], **kw).history
+    h2 = models[1].fit(x, [y, 2 * y], **kw).history
+    assert sorted(h1) == sorted(h2)
+    for key in h2:
+        close(h1[key], h2[key])
+
+
 # -- hooks the default train_step calls ----------------------------------------------------
 def compute_loss_model(lib):
     """Overrides only compute_loss (an extra penalty on the predictions) and counts traces."""
