@@ -302,7 +302,7 @@ def functional_from_config(config, custom_objects=None, safe_mode=True):
     inputs = structure(config.get("input_layers") or [])
     outputs_ = structure(config.get("output_layers") or [])
     for key, value in (("input_layers", inputs), ("output_layers", outputs_)):
-        if not value:
+        if isinstance(value, (list, tuple, dict)) and len(value) == 0:
             raise ValueError(f"The functional config's {key!r} is empty: a model needs at "
                              "least one input and one output.")
     return _models().Functional(inputs, outputs_, name=config.get("name"),
