@@ -476,7 +476,7 @@ class OpLayer(Layer):
 
         try:
             small, large = at(2), at(3)
-        except Exception as e:
+        except (TypeError, ValueError) as e:
             raise type(e)(f"ops.{self._fn_name} on placeholders of shapes "
                           f"{[t.shape for t in leaves]}: {e}") from e
 
