@@ -274,3 +274,39 @@ def test_text_dataset_course_pipeline_map_take_adapt_fit(text_dir):
                               keras.layers.Dense(1, activation="sigmoid")])
     model.compile(optimizer="adam", loss="binary_crossentropy")
     assert len(model.fit(train, epochs=1, verbose=0).history["loss"]) == 1
+
+
+def test_timeseries_generator_tf_keras2_example_and_fit():
+    from gazelle.preprocessing.sequence import TimeseriesGenerator
+    data = np.array([[i] for i in range(50)])
+    gen = TimeseriesGenerator(data, data, length=10, sampling_rate=2, batch_size=2)
+    assert len(gen) == 20                      # the tf.keras 2 docstring's example
+    x, y = gen[0]
+    np.testing.assert_array_equal(x, [[[0], [2], [4], [6], [8]], [[1], [3], [5], [7], [9]]])
+    np.testing.assert_array_equal(y, [[10], [11]])
+    # Re-derived: every window of every batch, with stride, bounds and reverse.
+    gen = TimeseriesGenerator(data, data[:, 0] * 2, length=6, stride=3, start_index=4,
+                              end_index=40, reverse=True, batch_size=4)
+    rows = list(range(4 + 6, 41, 3))
+    xs = np.concatenate([gen[i][0] for i in range(len(gen))])
+    ys = np.concatenate([gen[i][1] for i in range(len(gen))])
+    np.testing.assert_array_equal(xs, [data[r - 6:r][::-1] for r in rows])
+    np.testing.assert_array_equal(ys, [2 * r for r in rows])
+    model = keras.Sequential([keras.Input(shape=(5, 1)), keras.layers.Flatten(),
+                              keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    series = np.linspace(0, 1, 60, dtype="float32")[:, None]
+    model.fit(TimeseriesGenerator(series, series, length=5, batch_size=8), epochs=1,
+              verbose=0)
+    with pytest.raises(ValueError, match="end_index"):
+        TimeseriesGenerator(data[:5], data[:5], length=10)
+
+
+def test_hashing_trick_md5():
+    from gazelle.preprocessing.text import hashing_trick, one_hot
+    import hashlib
+    words = ["the", "cat", "the"]
+    expected = [int(hashlib.md5(w.encode()).hexdigest(), 16) % 9 + 1 for w in words]
+    assert hashing_trick("The cat, the!", 10, hash_function="md5") == expected
+    ids = one_hot("a b c a", 5)
+    assert len(ids) == 4 and ids[0] == ids[3] and all(1 <= i <= 4 for i in ids)

@@ -36,6 +36,40 @@ def text_to_word_sequence(input_text, filters=DEFAULT_FILTERS, lower=True, split
     return [w for w in input_text.split(split) if w]
 
 
+def hashing_trick(text, n, hash_function=None, filters=DEFAULT_FILTERS, lower=True,
+                  split=" ", analyzer=None):
+    """Turns a text into word ids in `[1, n - 1]` by hashing each word (0 is never used).
+
+    Args:
+        text: a string.
+        n: size of the hashing space.
+        hash_function: None (Python's `hash`, which differs between runs unless
+            PYTHONHASHSEED is set), "md5" (stable), or a function str -> int.
+        filters, lower, split: as `text_to_word_sequence`.
+        analyzer: optional function text -> list of words, used instead.
+
+    ```python
+    hashing_trick("the cat sat", 100, hash_function="md5")
+    ```
+    """
+    if hash_function is None:
+        hash_function = hash
+    elif hash_function == "md5":
+        import hashlib
+
+        def hash_function(word):
+            return int(hashlib.md5(word.encode()).hexdigest(), 16)
+    words = (text_to_word_sequence(text, filters=filters, lower=lower, split=split)
+             if analyzer is None else analyzer(text))
+    return [hash_function(w) % (n - 1) + 1 for w in words]
+
+
+def one_hot(input_text, n, filters=DEFAULT_FILTERS, lower=True, split=" ", analyzer=None):
+    """`hashing_trick` with Python's `hash`: word ids in `[1, n - 1]` (not unique)."""
+    return hashing_trick(input_text, n, hash_function=hash, filters=filters, lower=lower,
+                         split=split, analyzer=analyzer)
+
+
 class Tokenizer:
     """Builds a word index from texts and turns texts into index sequences or matrices.
 
