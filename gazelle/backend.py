@@ -96,3 +96,184 @@ def set_value(x, value):
     if not hasattr(x, "assign"):
         raise TypeError(f"set_value: expected a Variable, received {type(x).__name__}.")
     x.assign(value)
+
+
+# ---- dtypes, uids and symbolic tensors (Keras 3's `keras.backend`) ------------------------
+
+_ALLOWED_DTYPES = (
+    "float16", "float32", "float64", "uint8", "uint16", "uint32", "uint64", "int8", "int16",
+    "int32", "int64", "bfloat16", "bool", "string", "float8_e4m3fn", "float8_e5m2",
+    "complex64", "complex128")
+_PYTHON_DTYPES = {bool: "bool", int: "int32", float: "float32", str: "string",
+                  complex: "complex64", "int": "int32"}
+
+
+def standardize_dtype(dtype):
+    """Returns the canonical string name of `dtype`, as Keras 3 (JAX backend) names it.
+
+    Args:
+        dtype: A dtype name, a NumPy/JAX dtype or scalar type, a Python type (`int` is
+            `"int32"`, `float` is `"float32"`), or `None` (the default float type).
+
+    ```python
+    keras.backend.standardize_dtype(np.float32)  # "float32"
+    ```
+    """
+    if dtype is None:
+        return floatx()
+    try:
+        dtype = _PYTHON_DTYPES.get(dtype, dtype)
+    except TypeError:                        # unhashable: not a dtype
+        pass
+    if hasattr(dtype, "name"):
+        dtype = dtype.name
+    elif hasattr(dtype, "__name__"):
+        dtype = dtype.__name__
+    elif "jax.numpy" in str(dtype):
+        dtype = str(dtype).split(".")[-1]
+    if not isinstance(dtype, str) or dtype not in _ALLOWED_DTYPES:
+        raise ValueError(f"Invalid dtype: {dtype!r}. Expected one of {_ALLOWED_DTYPES}, a "
+                         "NumPy/JAX dtype or a Python type.")
+    return dtype
+
+
+def is_float_dtype(dtype):
+    """Returns whether `dtype` (anything `standardize_dtype` takes) is a float type.
+
+    ```python
+    keras.backend.is_float_dtype("bfloat16")  # True
+    ```
+    """
+    return standardize_dtype(dtype).startswith(("float", "bfloat"))
+
+
+def is_int_dtype(dtype):
+    """Returns whether `dtype` (anything `standardize_dtype` takes) is a (u)int type.
+
+    ```python
+    keras.backend.is_int_dtype("uint8")  # True
+    ```
+    """
+    return standardize_dtype(dtype).startswith(("int", "uint"))
+
+
+# The type promotion lattice Keras 3 uses (JAX's): each type -> the types directly above
+# it. "int" and "float" are the weak types of Python scalars.
+_LATTICE = {
+    "bool": ["int"], "int": ["uint8", "int8", "complex64"],
+    "uint8": ["int16", "uint16"], "uint16": ["int32", "uint32"],
+    "uint32": ["int64", "uint64"], "uint64": ["float"],
+    "int8": ["int16"], "int16": ["int32"], "int32": ["int64"], "int64": ["float"],
+    "float": ["bfloat16", "float16"], "bfloat16": ["float32"], "float16": ["float32"],
+    "float32": ["float64", "complex64"], "float64": ["complex128"],
+    "complex64": ["complex128"], "complex128": [],
+}
+
+
+def _above(node):
+    seen, todo = {node}, [node]
+    while todo:
+        for up in _LATTICE[todo.pop()]:
+            if up not in seen:
+                seen.add(up)
+                todo.append(up)
+    return seen
+
+
+_UPPER = {node: _above(node) for node in _LATTICE}
+
+
+def _join(nodes):
+    # The least upper bound of `nodes` on the lattice.
+    for n in nodes:
+        if n not in _UPPER:
+            raise ValueError(f"dtype={n!r} is not a valid dtype for Keras type promotion.")
+    common = set.intersection(*(_UPPER[n] for n in nodes))
+    least = [c for c in common if common <= _UPPER[c]]
+    if len(least) != 1:
+        raise ValueError(f"Input dtypes {tuple(nodes)} have no available implicit dtype "
+                         "promotion path. Try explicitly casting inputs to the desired "
+                         "output type.")
+    return least[0]
+
+
+def _weak(dtype):
+    if dtype == "bool":
+        return dtype
+    for kind in ("float", "int", "complex"):
+        if kind in dtype:
+            return kind
+    raise ValueError(f"Invalid dtype for promotion: {dtype!r}.")
+
+
+_TO_32_BIT = {"int64": "int32", "uint64": "uint32", "float64": "float32",
+              "complex128": "complex64"}
+
+
+def result_type(*dtypes):
+    """Returns the dtype that Keras 3's type promotion rules give for `dtypes`.
+
+    Python `int`/`float` (the types themselves) are weak: they do not widen a typed
+    operand. As on Keras's JAX backend, 64-bit results are reported as their 32-bit
+    types, and no arguments give the default float type.
+
+    Args:
+        *dtypes: Input dtypes (anything `standardize_dtype` takes; `None` is `floatx()`).
+
+    ```python
+    keras.backend.result_type("int32", "float16")  # "float16"
+    keras.backend.result_type("bfloat16", int)     # "bfloat16"
+    ```
+    """
+    if not dtypes:
+        return floatx()
+    if any(d in ("float8_e4m3fn", "float8_e5m2") for d in dtypes if isinstance(d, str)):
+        raise ValueError("There is no implicit conversions from float8 dtypes to others. "
+                         f"You must cast it explicitly. Received: {dtypes}")
+    args = [floatx() if d is None else d for d in dtypes]
+    names = [standardize_dtype(d) for d in args]
+    weak = [d is int or d is float for d in args]
+    if len(names) == 1:
+        out, out_weak = names[0], weak[0]
+    elif len(set(names)) == 1 and not all(weak):
+        out, out_weak = names[0], False
+    elif all(weak):
+        out, out_weak = _join(set(names)), True
+    else:
+        out = _join({_weak(n) if w else n for n, w in zip(names, weak)})
+        out_weak = out in ("int", "float")
+    if out != "bool" and out_weak:
+        bits = floatx()[-2:]
+        kind = "f" if out == "bfloat16" else out[:1]
+        out = {"b": "bool", "i": f"int{bits}", "u": f"uint{bits}"}.get(kind, f"float{bits}")
+    return _TO_32_BIT.get(out, out)
+
+
+def is_keras_tensor(x):
+    """Returns whether `x` is a symbolic tensor (what `keras.Input` and layers called on
+    it return), as opposed to an array with values.
+
+    ```python
+    keras.backend.is_keras_tensor(keras.Input((3,)))  # True
+    ```
+    """
+    from gazelle.core.symbolic import SymbolicTensor
+    return isinstance(x, SymbolicTensor)
+
+
+def get_uid(prefix=""):
+    """Returns the next integer for `prefix`: 1, 2, 3, ... in a session.
+
+    The counter is the one automatic layer names use (a first `Dense` is `"dense"`,
+    so `get_uid("dense")` then returns 2, as in Keras 3); `clear_session()` resets it.
+
+    Args:
+        prefix: String prefix to count.
+
+    ```python
+    keras.backend.get_uid("block")  # 1
+    ```
+    """
+    from gazelle.core import naming
+    naming._counts[prefix] += 1
+    return naming._counts[prefix]

@@ -112,3 +112,136 @@ def set_progress_style(style):
         raise ValueError(f"set_progress_style: expected one of {sorted(_PROGRESS_STYLES)}; "
                          f"received {style!r}.")
     _PROGRESS_STYLE = _PROGRESS_STYLES[style]
+
+
+# ---- Keras 3's `keras.config` names that gazelle can honour -------------------------------
+# Left out on purpose (gazelle cannot honour them yet, and a setter must never be a silent
+# no-op): enable_unsafe_deserialization (the loaders take `safe_mode=` per call only),
+# (enable|disable|is)_interactive_logging (progress output always goes to stdout),
+# (enable|disable|is)_flash_attention (attention layers read only their own
+# `flash_attention=` argument), and (set_)max_epochs / (set_)max_steps_per_epoch.
+
+
+def backend():
+    """Returns the name of the backend gazelle computes on: always `"jax"`.
+
+    ```python
+    keras.config.backend()  # "jax"
+    ```
+    """
+    return "jax"
+
+
+def set_backend(backend):
+    """Checks the backend choice: gazelle computes on JAX only.
+
+    Keras 3 reloads itself on another backend here; gazelle has one backend, so `"jax"`
+    is accepted (nothing changes) and any other name raises.
+
+    Args:
+        backend: String, the backend name. Only `"jax"` is supported.
+
+    ```python
+    keras.config.set_backend("jax")
+    ```
+    """
+    if backend != "jax":
+        raise NotImplementedError(
+            f"set_backend({backend!r}): gazelle computes on JAX only; the only backend it "
+            "accepts is 'jax'. Use Keras 3 itself for the tensorflow, torch, numpy or "
+            "openvino backends.")
+
+
+def is_nnx_enabled():
+    """Returns whether Flax NNX integration is on: always `False` (gazelle has none)."""
+    return False
+
+
+def is_traceback_filtering_enabled():
+    """Returns whether tracebacks are filtered: always `False`.
+
+    gazelle never removes its own frames from tracebacks, so errors show the full stack.
+    """
+    return False
+
+
+def disable_traceback_filtering():
+    """Turns traceback filtering off; in gazelle it is always off, so this only confirms it.
+
+    ```python
+    keras.config.disable_traceback_filtering()
+    ```
+    """
+    return None
+
+
+def enable_traceback_filtering():
+    """Raises: gazelle does not filter tracebacks (every frame is always shown)."""
+    raise NotImplementedError(
+        "enable_traceback_filtering: gazelle does not filter tracebacks; errors always show "
+        "the full stack. Leave it off (disable_traceback_filtering() is accepted).")
+
+
+class _Float32Policy:
+    """The one dtype policy gazelle runs: `"float32"` (variables and computations)."""
+
+    name = "float32"
+    compute_dtype = "float32"
+    variable_dtype = "float32"
+    quantization_mode = None
+
+    def get_config(self):
+        return {"name": self.name}
+
+    def __eq__(self, other):
+        return getattr(other, "name", other) == self.name
+
+    def __hash__(self):
+        return hash(self.name)
+
+    def __repr__(self):
+        return '<DTypePolicy "float32">'
+
+
+_POLICY = _Float32Policy()
+
+
+def dtype_policy():
+    """Returns the global dtype policy; gazelle runs float32 only.
+
+    The returned object has Keras's `name`, `compute_dtype`, `variable_dtype`,
+    `quantization_mode` and `get_config()`.
+
+    ```python
+    keras.config.dtype_policy().name  # "float32"
+    ```
+    """
+    return _POLICY
+
+
+def set_dtype_policy(policy):
+    """Sets the global dtype policy; only `"float32"` is supported.
+
+    Args:
+        policy: A policy name (`"float32"`) or a policy object whose `name` is
+            `"float32"`. Mixed precision (`"mixed_float16"`, `"mixed_bfloat16"`) and other
+            float dtypes raise `NotImplementedError`.
+
+    ```python
+    keras.config.set_dtype_policy("float32")
+    ```
+    """
+    name = policy if isinstance(policy, str) else getattr(policy, "name", None)
+    if not isinstance(name, str):
+        raise ValueError(f"set_dtype_policy: expected a policy name (a string) or a "
+                         f"DTypePolicy, received {policy!r} of type {type(policy).__name__}.")
+    if name == "float32" and getattr(policy, "quantization_mode", None) is None:
+        return
+    known = {"mixed_float16", "mixed_bfloat16", "float16", "bfloat16", "float64"}
+    if name in known or getattr(policy, "quantization_mode", None) is not None:
+        raise NotImplementedError(
+            f"set_dtype_policy({name!r}): gazelle computes in float32 only (no mixed "
+            "precision or quantization yet); use 'float32', or Keras 3 for other policies.")
+    raise ValueError(f"set_dtype_policy: cannot convert {name!r} to a dtype policy. Valid "
+                     "policies are 'mixed_float16', 'mixed_bfloat16' and float dtype names "
+                     "such as 'float32'; gazelle supports only 'float32'.")
