@@ -440,9 +440,31 @@ def _label_findings(trainer, ys, val_ys, weighted):
     return found
 
 
+_SCALING_LAYERS = {"Rescaling", "Normalization", "BatchNormalization", "LayerNormalization"}
+_GEOMETRY_LAYERS = {"InputLayer", "Resizing", "CenterCrop", "Pipeline"}
+
+
+def _scales_its_inputs(model):
+    """Whether the model's first computing layer rescales or normalizes its inputs (after
+    shape-only and augmentation layers, inside nested Sequentials too): then raw pixels
+    in x are what the model expects."""
+    pending = list(getattr(model, "layers", []))
+    while pending:
+        layer = pending.pop(0)
+        name = type(layer).__name__
+        if name == "Sequential":
+            pending = list(layer.layers) + pending
+        elif name in _SCALING_LAYERS:
+            return True
+        elif not (name in _SHAPE_ONLY or name in _GEOMETRY_LAYERS or name.startswith("Random")):
+            return False
+    return False
+
+
 def findings_before_fit(model, trainer, x, ys, validation=None, weighted=False):
     """All checks that look at the data and the compiled model before training starts."""
-    found = input_scale_findings(x, type(trainer.optimizer).__name__)
+    found = [] if _scales_its_inputs(model) else input_scale_findings(
+        x, type(trainer.optimizer).__name__)
     found += _output_findings(model, trainer, ys)
     found += _label_findings(trainer, ys, validation[1] if validation else None, weighted)
     return found

@@ -78,3 +78,35 @@ def test_message_text_drops_a_repeated_code():
     assert message_text(finding) == "underfitting: the loss barely moved."
     other = Finding("not_learning", "warning", "The network is not learning.", {})
     assert message_text(other) == "not_learning: The network is not learning."
+
+
+@pytest.mark.parametrize("first", [
+    [keras.layers.Rescaling(1 / 255)],
+    [keras.layers.RandomFlip("horizontal"), keras.layers.Rescaling(1 / 255)],
+    [keras.Sequential([keras.layers.RandomFlip("horizontal")]), keras.layers.Rescaling(1 / 255)],
+])
+def test_raw_pixels_into_a_rescaling_model_are_not_flagged(first):
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (128, 8, 8, 1)).astype("uint8")
+    y = rng.integers(0, 2, 128)
+    model = keras.Sequential([keras.Input((8, 8, 1))] + first + [
+        keras.layers.Flatten(), keras.layers.Dense(2, activation="softmax")])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(x, y, epochs=1, verbose=0)
+    codes = [str(w.message).split(":")[0] for w in caught if issubclass(w.category, DoctorWarning)]
+    assert "unscaled_input" not in codes
+
+
+def test_raw_pixels_without_rescaling_are_still_flagged():
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (128, 8, 8, 1)).astype("uint8")
+    model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(),
+                              keras.layers.Dense(2, activation="softmax")])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(x, rng.integers(0, 2, 128), epochs=1, verbose=0)
+    codes = [str(w.message).split(":")[0] for w in caught if issubclass(w.category, DoctorWarning)]
+    assert "unscaled_input" in codes
