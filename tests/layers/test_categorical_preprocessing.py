@@ -267,3 +267,21 @@ def test_tf_idf_documents_of_adapt():
     idf = {t: np.log(1 + 2 / (1 + df)) for t, df in {"a": 1, "b": 1, "c": 1}.items()}
     vocab = batched.get_vocabulary()
     np.testing.assert_allclose(batched.idf_weights[1:], [idf[t] for t in vocab[1:]], rtol=1e-6)
+
+
+def test_discretization_and_hashing_keras_file_round_trip(tmp_path):
+    disc = keras.layers.Discretization(num_bins=4)
+    disc.adapt(np.random.default_rng(5).normal(size=200).astype("float32"))
+    model = keras.Sequential([disc, keras.layers.CategoryEncoding(4, output_mode="one_hot")])
+    x = np.array([-2.0, -0.1, 0.2, 3.0], "float32")
+    expected = np.asarray(model(x))
+    model.save(tmp_path / "disc.keras")
+    loaded = keras.models.load_model(tmp_path / "disc.keras")
+    assert loaded.layers[0].bin_boundaries == disc.bin_boundaries
+    np.testing.assert_array_equal(np.asarray(loaded(x)), expected)
+    hashing = keras.Sequential([keras.layers.Hashing(num_bins=5, salt=7, output_mode="count")])
+    words = np.array([["a", "b", "a"], ["c", "d", "e"]])
+    expected = hashing(words)
+    hashing.save(tmp_path / "hash.keras")
+    np.testing.assert_array_equal(keras.models.load_model(tmp_path / "hash.keras")(words),
+                                  expected)
