@@ -275,6 +275,10 @@ _KERAS_OPS = {
     "scatter": "core Scatter indices,values - shape",
     "scatter_update": "core ScatterUpdate inputs,indices,updates - reduction",
     "searchsorted": "numpy SearchSorted sorted_sequence,values - side",
+    "segment_max": "math SegmentMax data,segment_ids - num_segments,sorted",
+    "segment_min": "math SegmentMin data,segment_ids - num_segments,sorted",
+    "segment_prod": "math SegmentProd data,segment_ids - num_segments,sorted",
+    "segment_sum": "math SegmentSum data,segment_ids - num_segments,sorted",
     "select": "numpy Select condlist,choicelist,default - -",
     "selu": "nn Selu x - -",
     "separable_conv": ("nn SeparableConv inputs,depthwise_kernel,pointwise_kernel - strides,padding,"

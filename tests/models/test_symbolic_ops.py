@@ -219,3 +219,22 @@ def test_ops_keep_their_identity_and_signature_on_arrays():
     assert ops.concatenate.__name__ == "concatenate"
     np.testing.assert_array_equal(ops.concatenate([np.ones((1, 2)), np.zeros((1, 1))], axis=1),
                                   [[1.0, 1.0, 0.0]])
+
+
+def test_positional_setting_ops_save_like_keras3(tmp_path):
+    """segment_sum: settings Keras passes positionally (num_segments, sorted) still load."""
+    import keras as k3
+    paths = {}
+    for lib in (keras, k3):
+        lib.backend.clear_session()
+        a = lib.Input((6,), name="a")
+        ids = lib.Input((6,), dtype="int32", name="ids")
+        out = lib.ops.segment_sum(lib.ops.transpose(a), ids[0], num_segments=3)
+        paths[lib] = str(tmp_path / f"{lib.__name__}.keras")
+        lib.Model([a, ids], out).save(paths[lib])
+    x = [np.random.default_rng(2).standard_normal((2, 6)).astype("float32"),
+         np.array([[0, 0, 1, 1, 2, 2]] * 2, "int32")]
+    expected = k3.models.load_model(paths[k3]).predict(x, verbose=0)
+    for path in paths.values():
+        for lib in (keras, k3):
+            _same(lib.models.load_model(path).predict(x, verbose=0), expected)
