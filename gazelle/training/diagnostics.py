@@ -440,7 +440,11 @@ def _label_findings(trainer, ys, val_ys, weighted):
     return found
 
 
-_SCALING_LAYERS = {"Rescaling", "Normalization", "BatchNormalization", "LayerNormalization"}
+# First layers that take raw values by design: scaling layers, and layers that read ids
+# or categories (an Embedding's ids are not a feature scale).
+_SCALING_LAYERS = {"Rescaling", "Normalization", "BatchNormalization", "LayerNormalization",
+                   "Embedding", "IntegerLookup", "StringLookup", "TextVectorization",
+                   "CategoryEncoding", "Hashing", "HashedCrossing", "Discretization"}
 _GEOMETRY_LAYERS = {"InputLayer", "Resizing", "CenterCrop", "Pipeline"}
 
 

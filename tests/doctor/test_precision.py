@@ -110,3 +110,17 @@ def test_raw_pixels_without_rescaling_are_still_flagged():
         model.fit(x, rng.integers(0, 2, 128), epochs=1, verbose=0)
     codes = [str(w.message).split(":")[0] for w in caught if issubclass(w.category, DoctorWarning)]
     assert "unscaled_input" in codes
+
+
+def test_integer_ids_into_an_embedding_are_not_flagged():
+    rng = np.random.default_rng(0)
+    x = rng.integers(1, 1000, (128, 12))
+    model = keras.Sequential([keras.Input((12,), dtype="int32"), keras.layers.Embedding(1000, 4),
+                              keras.layers.GlobalAveragePooling1D(),
+                              keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(x, rng.integers(0, 2, 128), epochs=1, verbose=0)
+    codes = [str(w.message).split(":")[0] for w in caught if issubclass(w.category, DoctorWarning)]
+    assert "unscaled_input" not in codes
