@@ -321,6 +321,13 @@ class KerasSteps(Steps):
         return TrainState(trainable, non_trainable, opt_values,
                           self._split(metric_values, "train_step()")), logs
 
+    def train_step_with_loss(self, state, batch):
+        raise NotImplementedError(
+            f"{type(self.model).__name__} overrides Keras's step hooks ("
+            f"{', '.join(overridden_steps(self.model))}); gazelle's learning-rate finder runs "
+            "its built-in step and would ignore them. Run the range test on a model without "
+            "the overrides, or sweep the learning rate with a callback.")
+
     def test_step_logs(self, state, batch):
         result = self.model.test_step(
             (list(state.trainable), list(state.non_trainable), self._flat(state.metrics)),

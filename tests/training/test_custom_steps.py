@@ -469,3 +469,11 @@ def test_custom_train_step_without_targets_or_compiled_loss():
     x, _ = data(64)
     h = model.fit(x, epochs=3, batch_size=16, verbose=0).history
     assert list(h) == ["recon"] and h["recon"][-1] < h["recon"][0]
+
+
+def test_learning_rate_finder_refuses_a_custom_step():
+    model = _functional(super_step_model(keras))
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = data(64)
+    with pytest.raises(NotImplementedError, match="train_step"):
+        model.find_learning_rate(x, y, num_steps=4)
