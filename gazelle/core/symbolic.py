@@ -59,6 +59,8 @@ class SymbolicTensor:
                         "it (x[:, 0]) or use keras.ops.unstack.")
 
     # Arithmetic records an op node, as Keras 3's KerasTensor does (`==` stays identity).
+    # NumPy operands on the left defer to the reflected method (Keras 3 raises there).
+    __array_ufunc__ = None
     __add__ = _binary("add")
     __radd__ = _binary("add", reflected=True)
     __sub__ = _binary("subtract")

@@ -266,8 +266,69 @@ class CosineDecay(LearningRateSchedule):
                 "warmup_target": self.warmup_target, "warmup_steps": self.warmup_steps}
 
 
+class CosineDecayRestarts(LearningRateSchedule):
+    """A cosine decay with warm restarts (SGDR, Loshchilov & Hutter 2016).
+
+    The first period lasts `first_decay_steps` steps; each period after it is `t_mul`
+    times longer than the one before, and starts from a peak `m_mul` times the previous
+    peak. Within a period the rate follows
+    `initial_learning_rate * ((1 - alpha) * m_mul**i * 0.5 * (1 + cos(pi * fraction)) + alpha)`,
+    where `i` counts the restarts so far and `fraction` is how far the period has run.
+
+    Args:
+        initial_learning_rate: A Python float. The initial learning rate.
+        first_decay_steps: A Python int. Number of steps in the first decay period.
+            Must be positive.
+        t_mul: A Python float. Factor that lengthens each period after the first.
+            Defaults to `2.0`.
+        m_mul: A Python float. Factor that scales the peak learning rate of each period
+            after the first. Defaults to `1.0`.
+        alpha: A Python float. Minimum learning rate as a fraction of
+            `initial_learning_rate`. Defaults to `0.0`.
+        name: String. Defaults to `"SGDRDecay"`.
+
+    ```python
+    lr = keras.optimizers.schedules.CosineDecayRestarts(0.1, first_decay_steps=1000)
+    optimizer = keras.optimizers.SGD(learning_rate=lr)
+    ```
+    """
+
+    def __init__(self, initial_learning_rate, first_decay_steps, t_mul=2.0, m_mul=1.0,
+                 alpha=0.0, name="SGDRDecay"):
+        _check_decay_steps(first_decay_steps, "first_decay_steps")
+        self.initial_learning_rate = initial_learning_rate
+        self.first_decay_steps = first_decay_steps
+        self._t_mul = t_mul
+        self._m_mul = m_mul
+        self.alpha = alpha
+        self.name = name
+
+    def __call__(self, step):
+        initial = _float(self.initial_learning_rate)
+        fraction = _float(step) / _float(self.first_decay_steps)
+        t_mul = _float(self._t_mul)
+        if self._t_mul == 1.0:
+            # Periods of equal length: the restart count is the whole part.
+            restarts = jnp.floor(fraction)
+            fraction = fraction - restarts
+        else:
+            # Periods growing geometrically: period i starts at (1 - t^i) / (1 - t) periods.
+            restarts = jnp.floor(jnp.log(1.0 - fraction * (1.0 - t_mul)) / jnp.log(t_mul))
+            elapsed = (1.0 - t_mul ** restarts) / (1.0 - t_mul)
+            fraction = (fraction - elapsed) / t_mul ** restarts
+        peak = _float(self._m_mul) ** restarts
+        cosine = 0.5 * peak * (1.0 + jnp.cos(_float(math.pi) * fraction))
+        return initial * ((1 - _float(self.alpha)) * cosine + _float(self.alpha))
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "first_decay_steps": self.first_decay_steps, "t_mul": self._t_mul,
+                "m_mul": self._m_mul, "alpha": self.alpha, "name": self.name}
+
+
 ALL_SCHEDULES = {cls.__name__: cls for cls in (
-    ExponentialDecay, PiecewiseConstantDecay, PolynomialDecay, InverseTimeDecay, CosineDecay)}
+    ExponentialDecay, PiecewiseConstantDecay, PolynomialDecay, InverseTimeDecay, CosineDecay,
+    CosineDecayRestarts)}
 
 
 def serialize(learning_rate_schedule):

@@ -238,3 +238,15 @@ def test_positional_setting_ops_save_like_keras3(tmp_path):
     for path in paths.values():
         for lib in (keras, k3):
             _same(lib.models.load_model(path).predict(x, verbose=0), expected)
+
+
+def test_numpy_and_jax_operands_on_the_left():
+    import jax.numpy as jnp
+    x = keras.Input((3,))
+    model = keras.Model(x, [np.float32(2.0) * x, np.arange(3, dtype="float32") - x,
+                            jnp.ones(3) + x])
+    data = np.arange(6, dtype="float32").reshape(2, 3)
+    got = model.predict(data, verbose=0)
+    np.testing.assert_allclose(got[0], 2.0 * data)
+    np.testing.assert_allclose(got[1], np.arange(3) - data)
+    np.testing.assert_allclose(got[2], 1.0 + data)
