@@ -260,7 +260,7 @@ class Model(Layer):
             trainable, non_trainable, optimizer_vars, metrics_vars = state
             x, y = data
             grad_fn = jax.value_and_grad(self.compute_loss_and_updates, has_aux=True)
-            (loss, (y_pred, non_trainable, metrics_vars)), grads = grad_fn(
+            (loss, (_, y_pred, non_trainable, metrics_vars)), grads = grad_fn(
                 trainable, non_trainable, metrics_vars, x, y, None, training=True)
             trainable, optimizer_vars = self.optimizer.stateless_apply(
                 optimizer_vars, grads, trainable)
@@ -272,7 +272,7 @@ class Model(Layer):
         trainable, non_trainable, optimizer_values, metric_values = state
         x, y, sample_weight = unpack_x_y_sample_weight(data)
         grad_fn = jax.value_and_grad(self.compute_loss_and_updates, has_aux=True)
-        (loss, (y_pred, non_trainable, metric_values)), grads = grad_fn(
+        (_, (loss, y_pred, non_trainable, metric_values)), grads = grad_fn(
             trainable, non_trainable, metric_values, x, y, sample_weight, training=True,
             optimizer_variables=optimizer_values)
         trainable, optimizer_values = self.optimizer.stateless_apply(
@@ -296,7 +296,7 @@ class Model(Layer):
         """
         trainable, non_trainable, metric_values = state
         x, y, sample_weight = unpack_x_y_sample_weight(data)
-        loss, (y_pred, non_trainable, metric_values) = self.compute_loss_and_updates(
+        _, (loss, y_pred, non_trainable, metric_values) = self.compute_loss_and_updates(
             trainable, non_trainable, metric_values, x, y, sample_weight, training=False)
         logs, metric_values = self._update_metrics_variables(
             metric_values, loss, x, y, y_pred, sample_weight)
@@ -376,7 +376,8 @@ class Model(Layer):
         """Forward pass and loss as a pure function, for `jax.value_and_grad`.
 
         Returns:
-            `(loss, (y_pred, non_trainable_variables, metrics_variables))`.
+            `(loss, (unscaled_loss, y_pred, non_trainable_variables, metrics_variables))`,
+            as Keras 3's JAX backend (gazelle does not scale losses: both losses are equal).
         """
         y_pred, non_trainable, losses = self.stateless_call(
             trainable_variables, non_trainable_variables, x, training=training,
@@ -388,7 +389,7 @@ class Model(Layer):
                 y_pred=y_pred, sample_weight=sample_weight, training=training)
         finally:
             self.__dict__["_losses_override"] = None
-        return loss, (y_pred, non_trainable, metric_values)
+        return loss, (loss, y_pred, non_trainable, metric_values)
 
     def _update_metrics_variables(self, metrics_variables, loss, x, y, y_pred,
                                   sample_weight):

@@ -477,3 +477,69 @@ def test_learning_rate_finder_refuses_a_custom_step():
     x, y = data(64)
     with pytest.raises(NotImplementedError, match="train_step"):
         model.find_learning_rate(x, y, num_steps=4)
+
+
+def subclassed_model(lib):
+    """A subclassed model with its own `call` and a train_step that clips the gradients."""
+
+    class Clipped(lib.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.hidden = lib.layers.Dense(4, activation="relu")
+            self.out = lib.layers.Dense(1)
+
+        def call(self, inputs):
+            return self.out(self.hidden(inputs))
+
+        def train_step(self, state, data):
+            trainable, non_trainable, optimizer_vars, metrics_vars = state
+            x, y = data
+
+            def loss_fn(tv):
+                loss, aux = self.compute_loss_and_updates(
+                    tv, non_trainable, metrics_vars, x, y, None, training=True,
+                    optimizer_variables=optimizer_vars)
+                return loss, aux
+
+            (_, (loss, y_pred, nt, mv)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+                trainable)
+            grads = [lib.ops.clip(g, -0.05, 0.05) for g in grads]
+            trainable, optimizer_vars = self.optimizer.stateless_apply(
+                optimizer_vars, grads, trainable)
+            logs, mv = self._update_metrics_variables(mv, loss, x, y, y_pred, None)
+            return logs, (trainable, nt, optimizer_vars, mv)
+
+    return Clipped
+
+
+def test_subclassed_model_with_call_and_its_own_train_step():
+    x, y = data(64)
+    models = []
+    for lib in (keras, k3):
+        model = subclassed_model(lib)()
+        model(x[:1])
+        model.compile(optimizer=lib.optimizers.SGD(0.1), loss="mse", metrics=["mae"])
+        models.append(model)
+    models[1].set_weights(models[0].get_weights())
+    kw = dict(batch_size=16, epochs=2, shuffle=False, verbose=0)
+    h1, h2 = models[0].fit(x, y, **kw).history, models[1].fit(x, y, **kw).history
+    for key in h2:
+        close(h1[key], h2[key])
+
+
+def test_sequential_subclass_override():
+    class CountingSequential(keras.Sequential):
+        traced = 0
+
+        def test_step(self, state, data):
+            type(self).traced += 1
+            return super().test_step(state, data)
+
+    model = CountingSequential([keras.Input(shape=(8,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = data(64)
+    reference = keras.Sequential([keras.Input(shape=(8,)), keras.layers.Dense(1)])
+    reference.compile(optimizer="sgd", loss="mse")
+    reference.set_weights(model.get_weights())
+    close(model.evaluate(x, y, verbose=0), reference.evaluate(x, y, verbose=0))
+    assert CountingSequential.traced >= 1
