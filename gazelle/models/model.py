@@ -557,9 +557,11 @@ class Model(Layer):
                                   else tuple(input_shape))
 
 
+# Overriding any of these (or the `metrics` property, which the default steps log) routes
+# fit/evaluate through the model's Keras-contract steps.
 _STEP_HOOKS = ("train_step", "test_step", "predict_step", "compute_loss",
                "compute_loss_and_updates", "stateless_compute_loss", "compute_metrics",
-               "get_metrics_result")
+               "get_metrics_result", "metrics")
 
 
 def unpack_x_y_sample_weight(data):

@@ -543,3 +543,28 @@ def test_sequential_subclass_override():
     reference.set_weights(model.get_weights())
     close(model.evaluate(x, y, verbose=0), reference.evaluate(x, y, verbose=0))
     assert CountingSequential.traced >= 1
+
+
+def test_own_tracker_updated_in_compute_metrics_is_logged_like_keras():
+    """A tracker stored on the model joins `self.metrics` after the compiled ones; an
+    overridden compute_metrics updates it and the default steps log it."""
+
+    def make(lib):
+        class Tracked(lib.Model):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                self.pred_mean = lib.metrics.Mean(name="pred_mean")
+
+            def compute_metrics(self, x, y, y_pred, sample_weight=None):
+                self.pred_mean.update_state(y_pred)
+                return super().compute_metrics(x, y, y_pred, sample_weight)
+
+        return Tracked
+
+    x, y = data(64)
+    ours, theirs = twins(make, compile_kwargs=dict(loss="mse", metrics=["mae"]))
+    kw = dict(batch_size=16, epochs=2, shuffle=False, verbose=0)
+    h1, h2 = ours.fit(x, y, **kw).history, theirs.fit(x, y, **kw).history
+    assert sorted(h1) == sorted(h2) == ["loss", "mae", "pred_mean"]
+    for key in h2:
+        close(h1[key], h2[key])
