@@ -15,6 +15,7 @@ import inspect
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from gazelle.core import naming, registry, serialization, symbolic
 from gazelle.layers.layer import Layer
@@ -22,7 +23,7 @@ from gazelle.ops import _common
 
 # op -> "family KerasClass call-args call-kwargs settings" (comma-separated, "-" for none):
 # how Keras 3's op class splits the function's arguments between its constructor
-# (`config`) and its call (the node's args and kwargs).
+# (`config`) and its call (the node's args and kwargs); `*name`: the function's varargs.
 _KERAS_OPS = {
     "absolute": "numpy Absolute x - -",
     "adaptive_average_pool": "nn AdaptiveAveragePool inputs - output_size,data_format",
@@ -110,6 +111,7 @@ _KERAS_OPS = {
     "dstack": "numpy Dstack xs - -",
     "eig": "linalg Eig x - -",
     "eigh": "linalg Eigh x - -",
+    "einsum": "numpy Einsum *operands - subscripts",
     "elastic_transform": ("image ElasticTransform images - alpha,sigma,interpolation,fill_mode,"
         "fill_value,seed,data_format"),
     "elu": "nn Elu x - alpha",
@@ -205,6 +207,7 @@ _KERAS_OPS = {
     "maximum": "numpy Maximum x1,x2 - -",
     "mean": "numpy Mean x - axis,keepdims",
     "median": "numpy Median x - axis,keepdims",
+    "meshgrid": "numpy Meshgrid *x - indexing",
     "min": "numpy Min x - axis,keepdims,initial",
     "minimum": "numpy Minimum x1,x2 - -",
     "mod": "numpy Mod x1,x2 - -",
@@ -439,6 +442,18 @@ class OpLayer(Layer):
         if not self._keras_layout:
             return args, kwargs
         call_names = _spec(self._fn_name)[2]
+        if call_names[0].startswith("*"):          # einsum, meshgrid: settings and varargs
+            positional, keywords, after = [], {}, False
+            for p in inspect.signature(self._fn).parameters.values():
+                if p.kind == p.VAR_POSITIONAL:
+                    positional.extend(args)
+                    after = True
+                elif p.name in self._op_config:
+                    if after or p.kind != p.POSITIONAL_OR_KEYWORD:
+                        keywords[p.name] = self._op_config[p.name]
+                    else:
+                        positional.append(self._op_config[p.name])
+            return tuple(positional), {**kwargs, **keywords}
         if len(args) > len(call_names):
             raise ValueError(f"Op '{self.name}' ({self._fn_name}) takes {len(call_names)} "
                              f"tensor argument(s) {list(call_names)}; received {len(args)}.")
@@ -463,6 +478,11 @@ class OpLayer(Layer):
     def _symbolic_call(self, args, kwargs):
         # Tagged values from a `.keras` file (`__slice__`, `__numpy__`, ...) become values.
         args, kwargs = serialization.decode_special([list(args), kwargs])
+        # Concrete JAX arrays among the arguments are constants of the graph: kept as NumPy
+        # arrays, which a `.keras` file can hold.
+        args, kwargs = jax.tree_util.tree_map(
+            lambda x: np.asarray(x) if isinstance(x, jax.Array) and not isinstance(
+                x, jax.core.Tracer) else x, (args, kwargs), is_leaf=symbolic.is_symbolic)
         leaves = [t for t in jax.tree_util.tree_leaves((args, kwargs), is_leaf=symbolic.is_symbolic)
                   if symbolic.is_symbolic(t)]
 
@@ -531,8 +551,11 @@ def record(fn_name, fn, args, kwargs):
         bound.apply_defaults()
         values = bound.arguments
         settings = {n: values[n] for n in init}
+        named = call + call_kw + init
         extra = [n for n, p in inspect.signature(fn).parameters.items()
-                 if n not in call + call_kw + init and values.get(n, p.default) is not p.default]
+                 if n not in named and "*" + n not in named and (
+                     values[n] if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+                     else values.get(n, p.default) is not p.default)]
         if extra:
             problem = f"argument(s) {extra} have no place in Keras 3's saved layout"
         elif not all(_plain(v) and not symbolic.any_symbolic(v) for v in settings.values()):
@@ -540,6 +563,8 @@ def record(fn_name, fn, args, kwargs):
                 f"{k}={v!r}" for k, v in settings.items() if not _plain(v)) + " are not plain values"
         if problem is None:
             layer = OpLayer(fn_name, **settings)
+            if call[0].startswith("*"):
+                return layer._symbolic_call(tuple(values.get(call[0][1:], ())), {})
             return layer._symbolic_call(tuple(values[n] for n in call),
                                         {n: values[n] for n in call_kw})
     layer = OpLayer(fn_name, _unsaveable=problem)
