@@ -119,3 +119,22 @@ def test_orthogonal_penalty_counts_in_evaluate_and_fit_like_keras():
     h1 = ours.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0).history["loss"]
     h2 = theirs.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0).history["loss"]
     np.testing.assert_allclose(h1, h2, rtol=1e-4)
+
+
+def test_keras3_file_with_orthogonal_regularizer_and_sgdr_loads_in_gazelle(tmp_path):
+    theirs = k3.Sequential([k3.Input((6,)), k3.layers.Dense(
+        5, kernel_regularizer=k3.regularizers.OrthogonalRegularizer(0.3, "columns"),
+        kernel_initializer=k3.initializers.orthogonal(seed=1))])
+    theirs.compile(k3.optimizers.SGD(k3.optimizers.schedules.CosineDecayRestarts(0.1, 4)),
+                   "mse")
+    theirs.save(tmp_path / "k3.keras")
+    ours = keras.models.load_model(tmp_path / "k3.keras")
+    layer = ours.layers[0]
+    assert layer.kernel_regularizer.get_config() == \
+        theirs.layers[0].kernel_regularizer.get_config()
+    assert (ours.optimizer.get_config()["learning_rate"]
+            == theirs.optimizer.get_config()["learning_rate"])
+    x = RNG.normal(size=(3, 6)).astype("float32")
+    np.testing.assert_allclose(np.asarray(ours(x)), np.asarray(theirs(x)), rtol=1e-5,
+                               atol=1e-6)
+    np.testing.assert_allclose(float(sum(ours.losses)), float(sum(theirs.losses)), rtol=1e-5)
