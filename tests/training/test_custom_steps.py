@@ -377,6 +377,7 @@ def test_predict_step_override_is_called():
     model = Doubling(inputs=inputs, outputs=keras.layers.Dense(1)(inputs))
     x, _ = data(40)
     close(model.predict(x, verbose=0), 2.0 * np.asarray(model(x)))
+    close(model.predict_on_batch(x[:5]), 2.0 * np.asarray(model(x[:5])))
 
 
 def test_default_models_keep_the_fused_step():
