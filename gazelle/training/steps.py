@@ -309,7 +309,7 @@ class KerasSteps(Steps):
             if len(new) != len(old):
                 raise ValueError(f"{what}() returned {len(new)} {name}; the model has "
                                  f"{len(old)}.")
-        self.log_names = list(logs)
+        self.log_names = _flat_names(logs)
         return logs, [list(part) for part in state]
 
     def train_step_logs(self, state, batch):
@@ -336,6 +336,15 @@ class KerasSteps(Steps):
         return state._replace(non_trainable=non_trainable,
                               metrics=self._split(metric_values, "test_step()")), logs
 
+
+
+def _flat_names(logs):
+    """Log names in the order the step wrote them, nested dicts (a metric's dict result)
+    spread in place, as the logs reach callbacks."""
+    names = []
+    for key, value in logs.items():
+        names.extend(_flat_names(value) if isinstance(value, dict) else [key])
+    return names
 
 
 def _keras_data(batch):
