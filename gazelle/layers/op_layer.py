@@ -498,11 +498,21 @@ class OpLayer(Layer):
                                           t.dtype) for t in leaves]
             return jax.eval_shape(run, *specs)
 
+        where = f"ops.{self._fn_name} on placeholders of shapes {[t.shape for t in leaves]}"
         try:
             small, large = at(2), at(3)
         except (TypeError, ValueError) as e:
-            raise type(e)(f"ops.{self._fn_name} on placeholders of shapes "
-                          f"{[t.shape for t in leaves]}: {e}") from e
+            try:
+                error = type(e)(f"{where}: {e}")
+            except Exception:       # JAX's errors take other constructor arguments
+                error = ValueError(f"{where}: {e}")
+            raise error from e
+        if (jax.tree_util.tree_structure(small) != jax.tree_util.tree_structure(large)
+                or any(len(a.shape) != len(b.shape) for a, b in zip(
+                    jax.tree_util.tree_leaves(small), jax.tree_util.tree_leaves(large)))):
+            raise ValueError(f"{where}: the number or rank of the outputs depends on the "
+                             "unknown (None) dimensions, so the op cannot be a graph node. "
+                             "Give the Input a fixed shape, or use a layer.")
 
         def placeholder(x, y):
             shape = tuple(p if p == q else None for p, q in zip(x.shape, y.shape))

@@ -274,3 +274,13 @@ def test_numpy_and_jax_operands_on_the_left():
     np.testing.assert_allclose(got[0], 2.0 * data)
     np.testing.assert_allclose(got[1], np.arange(3) - data)
     np.testing.assert_allclose(got[2], 1.0 + data)
+
+
+def test_ops_whose_outputs_depend_on_unknown_dims_are_refused_clearly():
+    x = keras.Input((4,))
+    parts = ops.unstack(x, axis=1)              # four outputs: fine
+    assert len(parts) == 4 and parts[0].shape == (None,)
+    with pytest.raises(ValueError, match=r"ops\.unstack.*unknown \(None\) dimensions"):
+        ops.unstack(x, axis=0)                  # as many outputs as the batch has rows
+    with pytest.raises(ValueError, match=r"ops\.nonzero on placeholders"):
+        ops.nonzero(x)                          # a data-dependent shape
