@@ -432,7 +432,12 @@ class OpLayer(Layer):
         self.built = True
 
     def get_config(self):
-        return {"name": self.name, **self._op_config}
+        # `fn_name` (and, for an op Keras's layout cannot hold, `_unsaveable`) let
+        # `from_config` and clone_model rebuild the op; the `.keras` entry leaves them out.
+        config = {"name": self.name, "fn_name": self._fn_name, **self._op_config}
+        if not self._keras_layout:
+            config["_unsaveable"] = self._unsaveable
+        return config
 
     @classmethod
     def from_config(cls, config):
@@ -543,7 +548,8 @@ class OpLayer(Layer):
                 "a custom layer to save this model.")
         family, class_name = _spec(self._fn_name)[:2]
         return {"module": f"keras.src.ops.{family}", "class_name": class_name,
-                "config": serialization.serialize_keras_object(self.get_config()),
+                "config": serialization.serialize_keras_object(
+                    {"name": self.name, **self._op_config}),
                 "registered_name": class_name}
 
 
@@ -596,6 +602,7 @@ def _op_layer_class(module, class_name):
         settings = _spec(names[0])[4]
 
         def __init__(self, name=None, **config):
+            config.pop("fn_name", None)
             OpLayer.__init__(self, names[0], name=name, **config)
 
         params = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),

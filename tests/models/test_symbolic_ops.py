@@ -284,3 +284,22 @@ def test_ops_whose_outputs_depend_on_unknown_dims_are_refused_clearly():
         ops.unstack(x, axis=0)                  # as many outputs as the batch has rows
     with pytest.raises(ValueError, match=r"ops\.nonzero on placeholders"):
         ops.nonzero(x)                          # a data-dependent shape
+
+
+def test_op_nodes_rebuild_from_their_config_and_clone(tmp_path):
+    a = keras.Input((3,))
+    out = keras.layers.Dense(2)(ops.concatenate([a * 2.0, ops.einsum("bi->bi", a)[:, :1]],
+                                                axis=-1))
+    model = keras.Model(a, [out, ops.layer_normalization(a)])   # one unsavable op
+    data = np.random.default_rng(3).standard_normal((4, 3)).astype("float32")
+    expected = model.predict(data, verbose=0)
+    for op in model._operations:
+        if getattr(op, "_is_op_node", False):
+            again = type(op).from_config(op.get_config())
+            assert again._fn_name == op._fn_name and again._op_config == op._op_config
+            assert again._keras_layout == op._keras_layout
+    if not hasattr(keras.models, "clone_model"):
+        pytest.skip("keras.models.clone_model is not in this tree yet")
+    clone = keras.models.clone_model(model)
+    clone.set_weights(model.get_weights())
+    _same(clone.predict(data, verbose=0), expected)
