@@ -123,7 +123,15 @@ class Trainer:
         first = jax.tree_util.tree_map(lambda a: np.asarray(a[:1]), x)
         if not model.built:
             model(first)
-        model._check_input(x)           # on the host: a clear error, not a trace
+        if not self.custom:             # a model's own steps decide what x is
+            model._check_input(x)       # on the host: a clear error, not a trace
+        if self.metrics is None and self.custom and self.loss_spec is None and \
+                not self.metrics_spec:
+            # Nothing compiled to shape: only the loss tracker (x may not even be the
+            # model's input, as in a GAN's train_step).
+            self.loss, self.y_pred_shapes = None, []
+            self.slots = [compile_utils.MetricSlot(metrics_mod.Mean(name="loss"), "loss", -1)]
+            self.metrics = [slot.metric for slot in self.slots]
         if self.metrics is None:
             def forward(a):
                 return model.stateless_call([v.value for v in model.trainable_variables],

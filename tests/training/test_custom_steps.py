@@ -569,3 +569,77 @@ def test_own_tracker_updated_in_compute_metrics_is_logged_like_keras():
     assert sorted(h1) == sorted(h2) == ["loss", "mae", "pred_mean"]
     for key in h2:
         close(h1[key], h2[key])
+
+
+def gan_like_model(lib):
+    """A GAN-like step: a generator and a discriminator in one model, each updated from its
+    own loss (gradients split by variable), one optimizer, two trackers."""
+
+    class GANLike(lib.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.generator = lib.Sequential([lib.Input(shape=(4,)), lib.layers.Dense(8)])
+            self.discriminator = lib.Sequential([lib.Input(shape=(8,)),
+                                                 lib.layers.Dense(4, activation="tanh"),
+                                                 lib.layers.Dense(1)])
+            self.d_tracker = lib.metrics.Mean(name="d_loss")
+            self.g_tracker = lib.metrics.Mean(name="g_loss")
+            self.bce = lib.losses.BinaryCrossentropy(from_logits=True)
+
+        def call(self, latent):
+            return self.discriminator(self.generator(latent))
+
+        @property
+        def metrics(self):
+            return [self.d_tracker, self.g_tracker]
+
+        def train_step(self, state, data):
+            trainable, non_trainable, opt_vars, metric_vars = state
+            real = data
+            latent = real[:, :4] * 0.5
+            n_gen = len(self.generator.trainable_variables)
+            gen_nt = non_trainable[:len(self.generator.non_trainable_variables)]
+            disc_nt = non_trainable[len(gen_nt):]
+
+            def losses(tv):
+                fake, _ = self.generator.stateless_call(tv[:n_gen], gen_nt, latent)
+                fake_logits, _ = self.discriminator.stateless_call(
+                    tv[n_gen:], disc_nt, jax.lax.stop_gradient(fake))
+                real_logits, _ = self.discriminator.stateless_call(tv[n_gen:], disc_nt, real)
+                d_loss = self.bce(lib.ops.ones_like(real_logits), real_logits) + \
+                    self.bce(lib.ops.zeros_like(fake_logits), fake_logits)
+                g_logits, _ = self.discriminator.stateless_call(
+                    [jax.lax.stop_gradient(v) for v in tv[n_gen:]], disc_nt, fake)
+                g_loss = self.bce(lib.ops.ones_like(g_logits), g_logits)
+                return d_loss, g_loss
+
+            d_loss, d_grads = jax.value_and_grad(lambda tv: losses(tv)[0])(trainable)
+            g_loss, g_grads = jax.value_and_grad(lambda tv: losses(tv)[1])(trainable)
+            grads = list(g_grads[:n_gen]) + list(d_grads[n_gen:])
+            trainable, opt_vars = self.optimizer.stateless_apply(opt_vars, grads, trainable)
+            n = len(self.d_tracker.variables)
+            d_vars = self.d_tracker.stateless_update_state(metric_vars[:n], d_loss)
+            g_vars = self.g_tracker.stateless_update_state(metric_vars[n:], g_loss)
+            logs = {"d_loss": self.d_tracker.stateless_result(d_vars),
+                    "g_loss": self.g_tracker.stateless_result(g_vars)}
+            return logs, (trainable, non_trainable, opt_vars, d_vars + g_vars)
+
+    return GANLike
+
+
+def test_gan_like_step_matches_keras():
+    real, _ = data(64)
+    models = []
+    for lib in (keras, k3):
+        model = gan_like_model(lib)()
+        model(real[:1, :4])
+        model.compile(optimizer=lib.optimizers.SGD(0.05))
+        models.append(model)
+    models[1].set_weights(models[0].get_weights())
+    kw = dict(batch_size=16, epochs=2, shuffle=False, verbose=0)
+    h1, h2 = models[0].fit(real, **kw).history, models[1].fit(real, **kw).history
+    assert list(h1) == ["d_loss", "g_loss"]
+    for key in h2:
+        close(h1[key], h2[key])
+    for a, b in zip(models[0].get_weights(), models[1].get_weights()):
+        close(a, b)
