@@ -447,7 +447,7 @@ class OpLayer(Layer):
         if not self._keras_layout:
             return args, kwargs
         call_names = _spec(self._fn_name)[2]
-        if call_names[0].startswith("*"):          # einsum, meshgrid: settings and varargs
+        if call_names and call_names[0].startswith("*"):   # einsum, meshgrid: settings and varargs
             positional, keywords, after = [], {}, False
             for p in inspect.signature(self._fn).parameters.values():
                 if p.kind == p.VAR_POSITIONAL:
@@ -579,7 +579,7 @@ def record(fn_name, fn, args, kwargs):
                 f"{k}={v!r}" for k, v in settings.items() if not _plain(v)) + " are not plain values"
         if problem is None:
             layer = OpLayer(fn_name, **settings)
-            if call[0].startswith("*"):
+            if call and call[0].startswith("*"):
                 return layer._symbolic_call(tuple(values.get(call[0][1:], ())), {})
             return layer._symbolic_call(tuple(values[n] for n in call),
                                         {n: values[n] for n in call_kw})
