@@ -6,6 +6,7 @@ casts inputs, builds on first use, checks the input spec, sets the `training` co
 and calls. `stateless_call` runs the same code as a pure function of the weight values.
 """
 import contextvars
+import functools
 import inspect
 
 import jax
@@ -92,6 +93,11 @@ def _input_masks(inputs):
         found = [masks.get_keras_mask(x) for x in inputs]
         return found if any(m is not None for m in found) else None
     return masks.get_keras_mask(inputs)
+
+
+def _is_shape_like(value):
+    return isinstance(value, (list, tuple)) and all(
+        d is None or (isinstance(d, (int, np.integer)) and not isinstance(d, bool)) for d in value)
 
 
 class Layer:
@@ -357,6 +363,27 @@ class Layer:
     def add_loss(self, loss):
         """Adds a loss term (a scalar) to be included in the training loss of this call."""
         self._own_losses.append(loss)
+
+    def __init_subclass__(cls, **kwargs):
+        # A subclass's own build() marks the layer built, as Keras does, so calling
+        # `layer.build(shape)` by hand and then the layer keeps the weights it made.
+        super().__init_subclass__(**kwargs)
+        build = cls.__dict__.get("build")
+        if build is not None and not getattr(build, "_marks_built", False):
+            @functools.wraps(build)
+            def build_and_mark(self, *args, **kw):
+                result = build(self, *args, **kw)
+                if self.__dict__.get("_build_shapes") is None and args:
+                    shape = args[0]
+                    if _is_shape_like(shape):
+                        self._build_shapes = [tuple(shape)]
+                    elif isinstance(shape, (list, tuple)) and shape and all(
+                            _is_shape_like(s) for s in shape):
+                        self._build_shapes = [tuple(s) for s in shape]
+                self.built = True
+                return result
+            build_and_mark._marks_built = True
+            cls.build = build_and_mark
 
     # -- build / call ------------------------------------------------------------
     def build(self, input_shape=None):

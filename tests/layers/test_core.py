@@ -168,3 +168,15 @@ def test_regularization_matches_keras_training_loss():
     a = ours.evaluate(x, y, verbose=0)
     b = theirs.evaluate(x, y, verbose=0)
     np.testing.assert_allclose(a, b, rtol=1e-5)
+
+
+def test_explicit_build_marks_the_layer_built_and_keeps_its_weights():
+    import numpy as np
+    from gazelle.layers import Dense
+    layer = Dense(3)
+    layer.build((None, 4))
+    assert layer.built
+    kernel = np.array(layer.get_weights()[0])
+    layer(np.ones((2, 4), "float32"))
+    np.testing.assert_array_equal(layer.get_weights()[0], kernel)   # not rebuilt
+    assert len(layer.weights) == 2
