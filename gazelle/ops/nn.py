@@ -197,7 +197,10 @@ def sparsemax(x, axis=-1):
     k = jnp.arange(1, x.shape[axis] + 1).reshape(shape)
     support = z - (cumsum - 1) / k > 0
     k_z = jnp.sum(support, axis=axis, keepdims=True)
-    tau = (jnp.sum(jnp.where(support, cumsum, 0.0), axis=axis, keepdims=True) - 1) / k_z
+    # tau = (sum of the supported sorted logits - 1) / support size (Martins & Astudillo,
+    # 2016). Keras 3.15 sums the cumulative sums instead, which is wrong once two or more
+    # entries survive (keras-team/keras#23425); gazelle gives the correct projection.
+    tau = (jnp.sum(jnp.where(support, z, 0.0), axis=axis, keepdims=True) - 1) / k_z
     return jnp.maximum(x - tau, 0.0)
 
 

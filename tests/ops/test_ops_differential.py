@@ -34,6 +34,9 @@ NOT_TABLED = {
                                "for x and y displacements, gazelle draws two)",
     "eig": "complex, order-free eigenpairs; checked by reconstruction in test_core_ops.py",
     "linalg.eig": "test_core_ops.py",
+    "sparsemax": "Keras 3.15's threshold is wrong once two entries survive (keras#23425); "
+                 "test_sparsemax_is_the_simplex_projection below",
+    "nn.sparsemax": "as sparsemax",
 }
 
 
@@ -355,7 +358,7 @@ CASES = {
     # nn
     "softmax": [case(X), case(X3, axis=1), case(X3, axis=(1, 2))],
     "log_softmax": [case(X), case(X3, axis=0), case(X3, axis=(0, 2))],
-    "sparsemax": [case(X), case(X3, axis=1)],
+
     "glu": [case(X), case(f32(4, 3), axis=0)],
     "threshold": [case(X, 0.5, -1.0)],
     "one_hot": [case(np.array([0, 2, -1, 1]), 3), case(i32(2, 3, low=0, high=4), 4, axis=0),
@@ -542,3 +545,21 @@ def test_ops_accept_variables():
 def test_ops_run_under_jit():
     fn = jax.jit(lambda x: ops.softmax(ops.matmul(x, ops.transpose(x))) + ops.mean(x))
     np.testing.assert_allclose(fn(X), k3.ops.softmax(X @ X.T) + X.mean(), rtol=1e-5)
+
+
+def test_sparsemax_is_the_simplex_projection():
+    # Differs from Keras 3.15 on purpose (keras-team/keras#23425): checked against the
+    # definition, the Euclidean projection onto the simplex, computed in float64.
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((6, 5)).astype("float32") * 2
+    got = np.asarray(ops.sparsemax(x))
+    for row, out in zip(x.astype("float64"), got):
+        z = np.sort(row)[::-1]
+        k = np.arange(1, len(z) + 1)
+        support = z - (np.cumsum(z) - 1) / k > 0
+        tau = (z[support].sum() - 1) / support.sum()
+        np.testing.assert_allclose(out, np.maximum(row - tau, 0), rtol=1e-5, atol=1e-6)
+        assert abs(out.sum() - 1) < 1e-5
+    one = np.array([[5.0, 0.0, -1.0]], "float32")       # one survivor: Keras agrees
+    np.testing.assert_allclose(np.asarray(ops.sparsemax(one)),
+                               np.asarray(k3.ops.sparsemax(one)), atol=1e-6)
