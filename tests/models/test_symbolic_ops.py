@@ -106,19 +106,20 @@ DUNDERS = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(DUNDERS))
-def test_symbolic_dunders_match_keras3(name):
-    fn = DUNDERS[name]
-    if name == "matmul":
-        def build(lib, x, y):
-            return x @ lib.ops.transpose(y)
-    else:
-        def build(lib, x, y):
-            return fn(x, y)
+def test_symbolic_dunders_match_keras3():
+    names = sorted(DUNDERS)
+
+    def build(lib, x, y):
+        return [x @ lib.ops.transpose(y) if n == "matmul" else DUNDERS[n](x, y) for n in names]
+
     ours, theirs, data = _pair(build, (4,), (4,))
-    out = ours.outputs[0]
-    assert out.shape == theirs.outputs[0].shape and out.dtype == theirs.outputs[0].dtype
-    _same(ours(data), theirs(data))
+    for name, a, b in zip(names, ours.outputs, theirs.outputs):
+        assert (a.shape, a.dtype) == (tuple(b.shape), b.dtype), name
+    for name, a, b in zip(names, ours(data), theirs(data)):
+        try:
+            _same(a, b)
+        except AssertionError as e:
+            raise AssertionError(f"x.__{name}__: {e}") from None
 
 
 def test_placeholder_shape_dtype_ndim_and_static_shape_op():
