@@ -65,7 +65,10 @@ def model_from_entry(cls, config, custom_objects=None, safe_mode=True):
     if issubclass(cls, models.Sequential):
         return sequential_from_config(cls, config, custom_objects, safe_mode)
     if issubclass(cls, models.Functional) or "input_layers" in config:
-        return functional_from_config(config, custom_objects, safe_mode)
+        # A user's Model subclass built the Functional way comes back as that class (its
+        # train_step and other methods kept), as Keras 3 does.
+        user = cls if cls.__module__.split(".")[0] != "gazelle" else None
+        return functional_from_config(config, custom_objects, safe_mode, cls=user)
     return None
 
 
@@ -194,7 +197,7 @@ def sequential_from_config(cls, config, custom_objects=None, safe_mode=True):
     return model
 
 
-def functional_from_config(config, custom_objects=None, safe_mode=True):
+def functional_from_config(config, custom_objects=None, safe_mode=True, cls=None):
     """A Functional model from Keras 3's functional config (or tf.keras 2's node format)."""
     import jax
 
@@ -305,8 +308,8 @@ def functional_from_config(config, custom_objects=None, safe_mode=True):
         if isinstance(value, (list, tuple, dict)) and len(value) == 0:
             raise ValueError(f"The functional config's {key!r} is empty: a model needs at "
                              "least one input and one output.")
-    return _models().Functional(inputs, outputs_, name=config.get("name"),
-                                trainable=config.get("trainable", True))
+    return (cls or _models().Functional)(inputs, outputs_, name=config.get("name"),
+                                         trainable=config.get("trainable", True))
 
 
 def model_from_config(config, custom_objects=None, safe_mode=True):

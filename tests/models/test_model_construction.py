@@ -185,3 +185,28 @@ def test_frozen_sublayers_do_not_move_in_fit_as_in_keras():
         close(a, b)
     # the optimizer keeps no state for frozen weights (SGD: just its iteration count)
     assert len(ours.optimizer.variables) == len(models[1][0].optimizer.variables)
+
+
+def test_functional_subclass_keeps_its_class_through_a_keras_file(tmp_path):
+    import numpy as np
+
+    import gazelle as keras
+
+    calls = []
+
+    class CustomModel(keras.Model):
+        def train_step(self, state, data):
+            calls.append(1)
+            return super().train_step(state, data)
+
+    inputs = keras.Input((3,))
+    model = CustomModel(inputs, keras.layers.Dense(2)(inputs))
+    model.compile(optimizer="sgd", loss="mse")
+    model.save(tmp_path / "custom.keras")
+    loaded = keras.models.load_model(tmp_path / "custom.keras",
+                                     custom_objects={"CustomModel": CustomModel})
+    assert isinstance(loaded, CustomModel)
+    np.testing.assert_allclose(loaded.predict(np.ones((2, 3)), verbose=0),
+                               model.predict(np.ones((2, 3)), verbose=0))
+    loaded.fit(np.zeros((8, 3)), np.zeros((8, 2)), verbose=0)
+    assert calls                      # the loaded model trains through its own train_step
