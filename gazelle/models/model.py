@@ -381,7 +381,8 @@ class Model(Layer):
 
         Returns:
             `(loss, (unscaled_loss, y_pred, non_trainable_variables, metrics_variables))`,
-            as Keras 3's JAX backend (gazelle does not scale losses: both losses are equal).
+            as Keras 3's JAX backend: `loss` is scaled by the optimizer's
+            `loss_scale_factor` (when set), `unscaled_loss` is not.
         """
         y_pred, non_trainable, losses = self.stateless_call(
             trainable_variables, non_trainable_variables, x, training=training,
@@ -393,7 +394,9 @@ class Model(Layer):
                 y_pred=y_pred, sample_weight=sample_weight, training=training)
         finally:
             self.__dict__["_losses_override"] = None
-        return loss, (loss, y_pred, non_trainable, metric_values)
+        optimizer = getattr(self, "optimizer", None)
+        scaled = optimizer.scale_loss(loss) if hasattr(optimizer, "scale_loss") else loss
+        return scaled, (loss, y_pred, non_trainable, metric_values)
 
     def _update_metrics_variables(self, metrics_variables, loss, x, y, y_pred,
                                   sample_weight):

@@ -225,6 +225,15 @@ class Optimizer:
         return not (self._exclude_pattern and self._exclude_pattern.search(variable.name))
 
     # -- applying gradients --------------------------------------------------------------
+    def scale_loss(self, loss):
+        """The loss times `loss_scale_factor` (Keras 3): take gradients of this scaled loss;
+        `stateless_apply` divides them by the same factor, so the update is unchanged.
+
+        Args:
+            loss: the loss value.
+        """
+        return loss if self.loss_scale_factor is None else loss * self.loss_scale_factor
+
     def stateless_apply(self, optimizer_variables, grads, trainable_variables):
         """Applies one step as a pure function of arrays (jittable).
 

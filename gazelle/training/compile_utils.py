@@ -9,6 +9,7 @@ several outputs).
 from typing import NamedTuple
 
 import jax.numpy as jnp
+import numpy as np
 
 from gazelle import losses as losses_mod
 from gazelle import metrics as metrics_mod
@@ -114,6 +115,15 @@ def _make_metric(m, name, loss, y_true_shape, y_pred_shape, fresh):
     if isinstance(obj, metrics_mod.Metric):
         if fresh:                           # one object per output: state is per output
             obj = type(obj).from_config({**obj.get_config(), "name": name})
+        elif isinstance(m, str):            # "precision" logs as "precision", as in Keras 3
+            obj.name = name
+        # Metrics whose state is sized by the data (F1Score, R2Score, multi-label AUC)
+        # build from the shapes now: the compiled step needs their variables up front.
+        if getattr(obj, "_built", True) is False and y_pred_shape is not None and \
+                y_true_shape is not None:
+            obj.update_state(np.zeros((1,) + tuple(y_true_shape[1:]), "float32"),
+                             np.zeros((1,) + tuple(y_pred_shape[1:]), "float32"))
+            obj.reset_state()
         return obj
     return metrics_mod.MeanMetricWrapper(obj, name=name)
 

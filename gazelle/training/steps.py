@@ -85,9 +85,11 @@ class Steps:
         def loss_fn(trainable):
             y_pred, non_trainable, losses = self._forward(trainable, state.non_trainable, x, True)
             loss, parts = self._loss(y, y_pred, sw, losses)
-            return loss, (y_pred, non_trainable, parts)
+            # Keras 3 takes gradients of the scaled loss; the optimizer divides them back.
+            scale = getattr(self.optimizer, "scale_loss", None)
+            return (loss if scale is None else scale(loss)), (loss, y_pred, non_trainable, parts)
 
-        (loss, (y_pred, non_trainable, parts)), grads = jax.value_and_grad(
+        (_, (loss, y_pred, non_trainable, parts)), grads = jax.value_and_grad(
             loss_fn, has_aux=True)(state.trainable)
         trainable, opt_values = self.optimizer.stateless_apply(
             state.optimizer, grads, state.trainable)

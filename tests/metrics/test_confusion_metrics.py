@@ -215,11 +215,6 @@ def test_compiled_fit_logs_keras_names_and_matches_metric_recomputed():
         np.testing.assert_allclose(logs[key], float(theirs.result()), rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "training/compile_utils._make_metric keeps the instance's own (uniquified) name for a "
-    "string that resolves to a Metric class; Keras 3 renames it to the string. compile() "
-    "first builds a throwaway instance in _validate_identifiers, so 'precision' logs as "
-    "'precision_1'. Fix there: `if isinstance(m, str): obj.name = name`."))
 def test_compile_with_metric_class_strings_logs_the_strings():
     x = np.random.default_rng(0).normal(size=(32, 3)).astype("float32")
     y = (x[:, :1] > 0).astype("float32")
@@ -229,3 +224,23 @@ def test_compile_with_metric_class_strings_logs_the_strings():
                   metrics=["precision", "recall", "auc"])
     history = model.fit(x, y, batch_size=16, epochs=1, verbose=0)
     assert list(history.history) == ["loss", "precision", "recall", "auc"]
+
+
+@pytest.mark.parametrize("metric", [lambda: gazelle.metrics.F1Score(average="micro"),
+                                    lambda: gazelle.metrics.R2Score()])
+def test_data_shaped_metrics_build_at_compile_and_match_keras(metric):
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(48, 3)).astype("float32")
+    y = (rng.random((48, 2)) > 0.5).astype("float32")
+    model = gazelle.Sequential([gazelle.layers.Input((3,)),
+                                gazelle.layers.Dense(2, activation="sigmoid")])
+    m = metric()
+    model.compile(optimizer="sgd", loss="binary_crossentropy", metrics=[m])
+    history = model.fit(x, y, batch_size=48, epochs=1, verbose=0, shuffle=False)
+    assert np.isfinite(history.history[m.name][0])
+    pred = model.predict(x, verbose=0)
+    logs = model.evaluate(x, y, verbose=0, return_dict=True)
+    theirs = getattr(keras.metrics, type(m).__name__)(**{k: v for k, v in m.get_config().items()
+                                                         if k not in ("name", "dtype")})
+    theirs.update_state(y, pred)
+    np.testing.assert_allclose(logs[m.name], float(theirs.result()), rtol=1e-4, atol=1e-5)

@@ -259,3 +259,27 @@ def test_build_is_idempotent_and_apply_reorders_by_variable():
         opt.apply_gradients(reversed(list(zip(_grads(), variables))))
     np.testing.assert_allclose(variables[0].numpy(), 0.5)
     np.testing.assert_allclose(variables[1].numpy(), 1.0)
+
+
+def test_loss_scale_factor_leaves_the_update_unchanged_as_in_keras3():
+    import keras as k3
+    import numpy as np
+
+    import gazelle as keras
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(16, 3)).astype("float32"), rng.normal(size=(16, 1)).astype("float32")
+    weights = None
+    results = []
+    for lib, factor in ((keras, None), (keras, 64.0), (k3, 64.0)):
+        model = lib.Sequential([lib.Input((3,)), lib.layers.Dense(1)])
+        if weights is None:
+            weights = model.get_weights()
+        model.set_weights(weights)
+        model.compile(optimizer=lib.optimizers.SGD(0.1, loss_scale_factor=factor), loss="mse")
+        history = model.fit(x, y, batch_size=16, epochs=2, verbose=0, shuffle=False)
+        results.append((model.get_weights(), history.history["loss"]))
+    for got, loss in results[1:]:
+        for a, b in zip(got, results[0][0]):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(loss, results[0][1], rtol=1e-5)   # logs the unscaled loss
