@@ -7,6 +7,8 @@ import os
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ["KERAS_BACKEND"] = "jax"
 os.environ.setdefault("JAX_DEFAULT_MATMUL_PRECISION", "highest")
+# Tests run in two processes (pytest-xdist): on a GPU neither may take most of its memory.
+os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 
 import pytest  # noqa: E402
 
