@@ -35,3 +35,20 @@ def test_did_you_mean_for_legacy_and_misspelled_keywords():
     assert "'nb_epoch' (did you mean `epochs`?)" in text
     assert "'batchsize' (did you mean `batch_size`?)" in text
     assert "'zzz'" in text and "'zzz' (did" not in text
+
+
+def test_predict_on_one_sample_suggests_the_batch_axis():
+    with pytest.raises(ValueError, match=r"without its batch axis.*x\[None\]"):
+        _model().predict(X[0], verbose=0)
+
+
+def test_fit_keyword_errors_say_did_you_mean():
+    with pytest.raises(TypeError, match=r"'nb_epoch' \(did you mean `epochs`\?\)"):
+        _model().fit(X, np.zeros(10), nb_epoch=2, verbose=0)
+    with pytest.raises(TypeError, match=r"'batchsize' \(did you mean `batch_size`\?\)"):
+        _model().evaluate(X, np.zeros(10), batchsize=3, verbose=0)
+
+
+def test_unbuilt_summary_suggests_an_input():
+    with pytest.raises(ValueError, match=r"keras\.Input\(shape=\.\.\.\)"):
+        keras.Sequential([keras.layers.Dense(3)]).summary()

@@ -3,6 +3,14 @@
 Each method is a thin hand-off to `training.Trainer` (or `utils.summary`).
 """
 from gazelle.layers.layer import Layer
+from gazelle.utils.hints import unexpected_kwargs
+
+
+def _argument_names(method):
+    """A method's named arguments (for did-you-mean hints in keyword errors)."""
+    import inspect
+    return [p.name for p in inspect.signature(method).parameters.values()
+            if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
 
 
 class Model(Layer):
@@ -86,7 +94,7 @@ class Model(Layer):
         from gazelle.training.trainer import Trainer
         unknown = set(kwargs) - {"sample_weight_mode", "target_tensors", "distribute"}
         if unknown:
-            raise TypeError(f"compile(): unexpected keyword argument(s) {sorted(unknown)}.")
+            raise unexpected_kwargs("compile", unknown, _argument_names(Model.compile))
         if weighted_metrics:
             raise NotImplementedError("compile(weighted_metrics=...) is not supported yet.")
         if jit_compile not in ("auto", True, False):
@@ -135,7 +143,7 @@ class Model(Layer):
         """
         trainer = self._require_compiled("fit")
         if kwargs:
-            raise TypeError(f"fit(): unexpected keyword argument(s) {sorted(kwargs)}.")
+            raise unexpected_kwargs("fit", kwargs, _argument_names(Model.fit))
         for what, value in (("steps_per_epoch", steps_per_epoch),
                             ("validation_steps", validation_steps)):
             if value is not None and (isinstance(value, bool) or not isinstance(value, int)
@@ -187,7 +195,7 @@ class Model(Layer):
         """
         trainer = self._require_compiled("evaluate")
         if kwargs:
-            raise TypeError(f"evaluate(): unexpected keyword argument(s) {sorted(kwargs)}.")
+            raise unexpected_kwargs("evaluate", kwargs, _argument_names(Model.evaluate))
         return trainer.evaluate(x, y, batch_size, _verbose(verbose, 1), sample_weight,
                                 callbacks, return_dict, steps=steps)
 
@@ -195,7 +203,7 @@ class Model(Layer):
         """Returns the model's outputs for `x` as numpy arrays (batches of 32 by default)."""
         from gazelle.training import trainer as trainer_mod
         if kwargs:
-            raise TypeError(f"predict(): unexpected keyword argument(s) {sorted(kwargs)}.")
+            raise unexpected_kwargs("predict", kwargs, _argument_names(Model.predict))
         if self._trainer is not None:
             return self._trainer.predict(x, batch_size, verbose, callbacks, steps=steps)
         return trainer_mod.Trainer.predict(_Bare(self), x, batch_size, verbose, callbacks,
@@ -548,7 +556,9 @@ class Model(Layer):
         if not self.built:
             raise ValueError(
                 "This model has not yet been built. Build the model first by calling `build()` "
-                "or by calling the model on a batch of data.")
+                "or by calling the model on a batch of data. The usual fix: start the model "
+                "with `keras.Input(shape=...)`, e.g. `keras.Sequential([keras.Input(shape=(28, "
+                "28)), ...])`.")
         print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn)
 
     def build(self, input_shape=None):

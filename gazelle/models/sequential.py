@@ -125,9 +125,14 @@ class Sequential(Model):
         if len(shape) != len(expected) or any(
                 e is not None and e != d for e, d in zip(expected[1:], shape[1:])):
             first = self._stack[0].name if self._stack else self._input_layer.name
+            hint = ""
+            if len(shape) == len(expected) - 1 and tuple(shape) == tuple(
+                    d for d in expected[1:]):
+                hint = (" It looks like one sample without its batch axis: use `x[None]` or "
+                        "`np.expand_dims(x, 0)` (and `x[:1]` rather than `x[0]`).")
             raise ValueError(
                 f"Input 0 of layer '{first}' is incompatible with model '{self.name}': "
-                f"expected shape={expected}, found shape={shape}.")
+                f"expected shape={expected}, found shape={shape}.{hint}")
 
     def call(self, inputs, training=None, mask=None):
         x = inputs
