@@ -80,13 +80,13 @@ def test_updates_match_keras(case):
 def test_config_and_names_match_keras(cls_name):
     ours, theirs = getattr(gopt, cls_name)(name="o"), getattr(keras.optimizers, cls_name)(
         name="o")
-    assert ours.get_config() == pytest.approx(theirs.get_config())
+    _assert_configs_equal(ours.get_config(), theirs.get_config())
     assert list(ours.get_config()) == list(theirs.get_config())
     assert type(gopt.get(cls_name.lower())) is type(ours)
     again = gopt.deserialize(gopt.serialize(ours))
     assert type(again) is type(ours) and again.get_config() == ours.get_config()
     from_keras = gopt.deserialize(keras.optimizers.serialize(theirs))
-    assert from_keras.get_config() == pytest.approx(ours.get_config())
+    _assert_configs_equal(from_keras.get_config(), ours.get_config())
 
 
 def test_bad_arguments_raise():
@@ -144,3 +144,14 @@ def test_muon_tall_matrix_and_weight_decay_exclusion_match_keras():
 def test_loss_scale_optimizer_is_refused_with_a_way_out():
     with pytest.raises(NotImplementedError, match="float32.*inner optimizer"):
         gopt.LossScaleOptimizer(gopt.Adam())
+
+
+def _assert_configs_equal(a, b):
+    # pytest.approx refuses dicts with list values (Muon's exclude_layers) in newer pytest:
+    # numbers compare approximately, everything else exactly.
+    assert sorted(a) == sorted(b)
+    for key in a:
+        if isinstance(a[key], float) or isinstance(b[key], float):
+            assert a[key] == pytest.approx(b[key]), key
+        else:
+            assert a[key] == b[key], key

@@ -99,6 +99,10 @@ def fit_once(model, x, y):
 def census(model, counter):
     """Everything that must not change from one round to the next, after gc."""
     gc.collect()
+    # Hand freed heap back first, so RssAnon measures live memory rather than what the
+    # allocator keeps from earlier tests in the same worker process.
+    from gazelle.backend import _malloc_trim
+    _malloc_trim()
     steps = [model._trainer.steps, getattr(model, "_predict_steps", None)]
     steps = [s for s in steps if s is not None]
     owned = collections.Counter(
