@@ -46,6 +46,11 @@ def _fmt(n):
     return f"{n} bytes"
 
 
+def nbytes(shape, dtype):
+    """Bytes of an array of `shape` and `dtype`, from the shape alone (Python ints)."""
+    return math.prod(int(d) for d in shape) * np.dtype(dtype).itemsize
+
+
 def global_cap(max_weights_bytes=None):
     """The caller's limit, else `keras.config.max_weights_bytes()`, checked."""
     value = gconfig.max_weights_bytes() if max_weights_bytes is None else max_weights_bytes
@@ -72,7 +77,7 @@ class Budget:
         self.used = 0
 
     def __call__(self, shape, dtype, name):
-        size = math.prod(int(d) for d in shape) * np.dtype(dtype).itemsize
+        size = nbytes(shape, dtype)
         if self.used + size > self.limit:
             raise AllocationRefused(
                 f"weight '{name}' of shape {tuple(shape)} ({np.dtype(dtype).name}) needs "
@@ -144,7 +149,6 @@ def weights_member_limit(variables, layers_count):
     """How many bytes a weights file for these variables may inflate to: their values,
     optimizer slots for each (Keras's optimizers keep at most 3), HDF5 bookkeeping."""
     variables = list(variables)
-    size = sum(math.prod(int(d) for d in v.shape) * np.dtype(v.dtype).itemsize
-               for v in variables)
+    size = sum(nbytes(v.shape, v.dtype) for v in variables)
     per_copy = size + H5_OVERHEAD_BYTES * len(variables)
     return (SLOT_FACTOR + 1) * per_copy + H5_OVERHEAD_BYTES * layers_count + MARGIN_BYTES

@@ -98,6 +98,15 @@ class MultiInputLayer(Layer):
         self._build_shapes_dict = {k: list(v) for k, v in shapes.items()}
         self.built = True
 
+    def _check_built_query(self, query):
+        """The query's rank and last dimension must be those the layer was built for
+        (MultiHeadAttention and GroupQueryAttention use this as their `_check_input`)."""
+        built = self._build_shapes[0]
+        shape = tuple(query.shape)
+        if len(shape) != len(built) or shape[-1] != built[-1]:
+            raise ValueError(f"Layer '{self.name}' was built for queries of shape {built}; "
+                             f"received shape {shape}.")
+
     def _symbolic_call(self, args, kwargs):
         leaves, treedef = jax.tree_util.tree_flatten((args, kwargs), is_leaf=symbolic.is_symbolic)
         where = [i for i, leaf in enumerate(leaves) if symbolic.is_symbolic(leaf)]

@@ -304,12 +304,7 @@ class MultiHeadAttention(MultiInputLayer):
         self._record_build_shapes(shapes)
 
     def _check_input(self, query):
-        built = self._build_shapes[0]
-        shape = tuple(query.shape)
-        if len(shape) != len(built) or shape[-1] != built[-1]:
-            raise ValueError(
-                f"Layer '{self.name}' was built for queries of shape {built}; received "
-                f"shape {shape}.")
+        self._check_built_query(query)
 
     def call(self, query, value, key=None, query_mask=None, value_mask=None, key_mask=None,
              attention_mask=None, return_attention_scores=False, training=None,
