@@ -370,7 +370,9 @@ def lookup_layer_class(config, custom_objects=None):
 
 
 def is_shape(s):
-    return isinstance(s, (list, tuple)) and all(d is None or isinstance(d, int) for d in s)
+    """Whether `s` is one shape: a list/tuple of ints (not bools) and Nones."""
+    return isinstance(s, (list, tuple)) and all(
+        d is None or (isinstance(d, (int, np.integer)) and not isinstance(d, bool)) for d in s)
 
 
 def _build(layer, shape):

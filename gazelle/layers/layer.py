@@ -95,11 +95,6 @@ def _input_masks(inputs):
     return masks.get_keras_mask(inputs)
 
 
-def _is_shape_like(value):
-    return isinstance(value, (list, tuple)) and all(
-        d is None or (isinstance(d, (int, np.integer)) and not isinstance(d, bool)) for d in value)
-
-
 class Layer:
     """Base class of all layers: state (weights) plus a transformation (`call`).
 
@@ -375,10 +370,10 @@ class Layer:
                 result = build(self, *args, **kw)
                 if self.__dict__.get("_build_shapes") is None and args:
                     shape = args[0]
-                    if _is_shape_like(shape):
+                    if serialization.is_shape(shape):
                         self._build_shapes = [tuple(shape)]
                     elif isinstance(shape, (list, tuple)) and shape and all(
-                            _is_shape_like(s) for s in shape):
+                            serialization.is_shape(s) for s in shape):
                         self._build_shapes = [tuple(s) for s in shape]
                 self.built = True
                 return result
