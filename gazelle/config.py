@@ -87,6 +87,127 @@ def set_max_weights_bytes(value):
     _MAX_WEIGHTS_BYTES = value
 
 
+_INTERACTIVE_LOGGING = True
+
+
+def enable_interactive_logging():
+    """Turns interactive logging on: messages and progress bars go to standard output.
+
+    This is the default. See `disable_interactive_logging`.
+    """
+    global _INTERACTIVE_LOGGING
+    _INTERACTIVE_LOGGING = True
+
+
+def disable_interactive_logging():
+    """Turns interactive logging off: messages go to the `logging` module instead.
+
+    With it off, training messages (epoch lines, callback notes, progress bars) are logged
+    at INFO level on the `"gazelle"` logger rather than written to standard output, and
+    progress bars log only their final line. Useful where standard output is not read,
+    such as a batch job that collects logs.
+
+    ```python
+    keras.config.disable_interactive_logging()
+    ```
+    """
+    global _INTERACTIVE_LOGGING
+    _INTERACTIVE_LOGGING = False
+
+
+def is_interactive_logging_enabled():
+    """Returns whether interactive logging is on (`True` by default)."""
+    return _INTERACTIVE_LOGGING
+
+
+_FLASH_ATTENTION = None
+
+
+def enable_flash_attention():
+    """Asks attention layers to use fused ("flash") attention where the device has it.
+
+    Layers built afterwards whose own `flash_attention` argument is None take this
+    setting. On JAX, fused attention runs through `jax.nn.dot_product_attention` with
+    cuDNN on GPUs; where it cannot apply (CPU, dropout on the weights, returned scores)
+    the layer says so when called.
+    """
+    global _FLASH_ATTENTION
+    _FLASH_ATTENTION = True
+
+
+def disable_flash_attention():
+    """Stops attention layers built afterwards from using fused ("flash") attention."""
+    global _FLASH_ATTENTION
+    _FLASH_ATTENTION = False
+
+
+def is_flash_attention_enabled():
+    """Returns the global flash-attention setting: None (the default: each layer decides),
+    True after `enable_flash_attention()`, False after `disable_flash_attention()`."""
+    return _FLASH_ATTENTION
+
+
+_MAX_EPOCHS = None
+_MAX_STEPS_PER_EPOCH = None
+
+
+def _positive_int_or_none(value, what):
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                              or value <= 0):
+        raise ValueError(f"{what}: expected a positive int or None; received {value!r}.")
+    return value
+
+
+def set_max_epochs(max_epochs):
+    """Caps the number of epochs any `fit` call runs (None removes the cap).
+
+    `fit(epochs=...)` above the cap runs `max_epochs` epochs and warns that it did. Handy
+    for smoke-testing a long script quickly.
+
+    Args:
+        max_epochs: a positive int, or None for no cap.
+    """
+    global _MAX_EPOCHS
+    _MAX_EPOCHS = _positive_int_or_none(max_epochs, "set_max_epochs")
+
+
+def max_epochs():
+    """Returns the epoch cap set by `set_max_epochs` (None: no cap)."""
+    return _MAX_EPOCHS
+
+
+def set_max_steps_per_epoch(max_steps_per_epoch):
+    """Caps the number of steps per epoch of `fit`, `evaluate` and `predict` (None removes it).
+
+    Args:
+        max_steps_per_epoch: a positive int, or None for no cap.
+    """
+    global _MAX_STEPS_PER_EPOCH
+    _MAX_STEPS_PER_EPOCH = _positive_int_or_none(max_steps_per_epoch,
+                                                 "set_max_steps_per_epoch")
+
+
+def max_steps_per_epoch():
+    """Returns the steps-per-epoch cap set by `set_max_steps_per_epoch` (None: no cap)."""
+    return _MAX_STEPS_PER_EPOCH
+
+
+def enable_unsafe_deserialization():
+    """Keras 3 uses this to let `load_model` run Python bytecode stored in a file (Lambda
+    layers saved with their function). gazelle never runs code from a file, so it has no
+    unsafe mode, and this raises `NotImplementedError` rather than pretend.
+
+    To load a model with a Lambda layer, define its function in your code and pass it in
+    `custom_objects={"name": fn}` (or register it with
+    `keras.saving.register_keras_serializable`).
+    """
+    raise NotImplementedError(
+        "enable_unsafe_deserialization(): gazelle never runs code stored in a model file, "
+        "so there is no unsafe mode to enable. Define the Lambda's function in your code "
+        "and pass it to load_model(..., custom_objects={'<name>': fn}), or decorate it "
+        "with @keras.saving.register_keras_serializable().")
+
+
 _PROGRESS_STYLE = "tf_keras2"
 _PROGRESS_STYLES = {"tf_keras2": "tf_keras2", "bar": "tf_keras2", "samples": "tf_keras2",
                     "keras3": "keras3", "steps": "keras3"}

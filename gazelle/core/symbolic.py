@@ -162,3 +162,33 @@ def postorder(roots, children, on_enter=None):
                 active.add(id(child))
                 stack.append((child, iter(children(child))))
     return order
+
+
+def get_source_inputs(tensor):
+    """The `keras.Input` tensors that `tensor` was computed from, in first-use order.
+
+    Args:
+        tensor: a symbolic tensor (what `keras.Input` and layers called on it return).
+
+    Returns:
+        A list of input tensors; `[tensor]` when it is itself an input. A value that is not
+        symbolic is returned unchanged, as Keras does.
+
+    ```python
+    inputs = keras.Input((4,))
+    outputs = keras.layers.Dense(2)(inputs)
+    keras.utils.get_source_inputs(outputs)   # [inputs]
+    ```
+    """
+    if not is_symbolic(tensor):
+        return tensor
+
+    def producers(t):
+        node = t.node
+        return [] if node is None else node.input_tensors
+
+    sources = []
+    for t in postorder([tensor], producers):
+        if not producers(t) and all(t is not s for s in sources):
+            sources.append(t)
+    return sources

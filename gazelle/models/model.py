@@ -2,7 +2,9 @@
 
 Each method is a thin hand-off to `training.Trainer` (or `utils.summary`).
 """
+from gazelle import config
 from gazelle.layers.layer import Layer
+from gazelle.utils.data_utils import unpack_x_y_sample_weight
 from gazelle.utils.hints import unexpected_kwargs
 
 
@@ -153,6 +155,12 @@ class Model(Layer):
         verbose = _verbose(verbose, 1)
         if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 0:
             raise ValueError(f"fit(): `epochs` must be a non-negative int; received {epochs!r}.")
+        epochs = _capped(epochs, config.max_epochs(), "epochs")
+        steps_per_epoch = _capped(steps_per_epoch, config.max_steps_per_epoch(),
+                                  "steps_per_epoch")
+        if validation_data is not None or validation_split:
+            validation_steps = _capped(validation_steps, config.max_steps_per_epoch(),
+                                       "validation_steps")
         history = trainer.fit(x, y, batch_size, epochs, verbose, callbacks, validation_split,
                               validation_data, shuffle, class_weight, sample_weight,
                               initial_epoch, validation_batch_size, validation_freq,
@@ -196,6 +204,7 @@ class Model(Layer):
         trainer = self._require_compiled("evaluate")
         if kwargs:
             raise unexpected_kwargs("evaluate", kwargs, _argument_names(Model.evaluate))
+        steps = _capped(steps, config.max_steps_per_epoch(), "steps")
         return trainer.evaluate(x, y, batch_size, _verbose(verbose, 1), sample_weight,
                                 callbacks, return_dict, steps=steps)
 
@@ -204,6 +213,7 @@ class Model(Layer):
         from gazelle.training import trainer as trainer_mod
         if kwargs:
             raise unexpected_kwargs("predict", kwargs, _argument_names(Model.predict))
+        steps = _capped(steps, config.max_steps_per_epoch(), "steps")
         if self._trainer is not None:
             return self._trainer.predict(x, batch_size, verbose, callbacks, steps=steps)
         return trainer_mod.Trainer.predict(_Bare(self), x, batch_size, verbose, callbacks,
@@ -403,7 +413,15 @@ class Model(Layer):
         finally:
             self.__dict__["_losses_override"] = None
         optimizer = getattr(self, "optimizer", None)
-        scaled = optimizer.scale_loss(loss) if hasattr(optimizer, "scale_loss") else loss
+        scaled = loss
+        if training and hasattr(optimizer, "scale_loss"):
+            # Keras 3: the optimizer's Variables (a LossScaleOptimizer's scale) read from
+            # `optimizer_variables` when given.
+            from gazelle.core.variables import StatelessScope
+            mapping = () if optimizer_variables is None else zip(optimizer.variables,
+                                                                 optimizer_variables)
+            with StatelessScope(mapping):
+                scaled = optimizer.scale_loss(loss)
         return scaled, (loss, y_pred, non_trainable, metric_values)
 
     def _update_metrics_variables(self, metrics_variables, loss, x, y, y_pred,
@@ -581,22 +599,6 @@ _STEP_HOOKS = ("train_step", "test_step", "predict_step", "compute_loss",
                "get_metrics_result", "metrics")
 
 
-def unpack_x_y_sample_weight(data):
-    """One batch -> `(x, y, sample_weight)`, missing parts None (Keras's convention)."""
-    if isinstance(data, list):
-        data = tuple(data)
-    if not isinstance(data, tuple):
-        return data, None, None
-    if len(data) == 1:
-        return data[0], None, None
-    if len(data) == 2:
-        return data[0], data[1], None
-    if len(data) == 3:
-        return data
-    raise ValueError("A batch must be `x`, `(x, y)` or `(x, y, sample_weight)`; received a "
-                     f"tuple of {len(data)} elements.")
-
-
 def _current(scope, variables, values):
     out = []
     for v, old in zip(variables, values):
@@ -634,6 +636,18 @@ class _Bare:
 
     def __init__(self, model):
         self.model = model
+
+
+def _capped(value, cap, what):
+    """`value` limited to `keras.config`'s cap (`set_max_epochs`/`set_max_steps_per_epoch`),
+    with a warning when the cap lowers it, as Keras 3 warns; None (all the data) takes the
+    cap too."""
+    if cap is None or (value is not None and value <= cap):
+        return value
+    import warnings
+    warnings.warn(f"Limiting {what} to {cap} (keras.config.set_max_"
+                  f"{'epochs' if what == 'epochs' else 'steps_per_epoch'}).", stacklevel=3)
+    return cap
 
 
 def _verbose(verbose, auto):

@@ -3,20 +3,31 @@
 `print_msg` is how callbacks and the trainer talk to the user. `atomic_write` is how saving
 writes files: a reader sees the old file or the new one, never half of one.
 """
+import logging
 import os
 import re
 import sys
 import tempfile
 import time
 
+from gazelle.config import disable_interactive_logging as disable_interactive_logging
+from gazelle.config import enable_interactive_logging as enable_interactive_logging
+from gazelle.config import is_interactive_logging_enabled as is_interactive_logging_enabled
+
 
 def print_msg(message, line_break=True):
     """Prints a message to standard output and flushes it.
+
+    With interactive logging off (`keras.utils.disable_interactive_logging()`), the message
+    is logged at INFO level on the `"gazelle"` logger instead.
 
     Args:
         message: the message; anything `str()` accepts.
         line_break: whether to end the message with a newline. Defaults to `True`.
     """
+    if not is_interactive_logging_enabled():
+        logging.getLogger("gazelle").info(str(message))
+        return
     sys.stdout.write(str(message) + ("\n" if line_break else ""))
     sys.stdout.flush()
 

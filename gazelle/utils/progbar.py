@@ -10,6 +10,8 @@ import re
 import sys
 import time
 
+from gazelle.utils.io import print_msg
+
 # Progbar reads the time through this name, so tests can drive the clock.
 _clock = time.monotonic
 _ANSI = re.compile(r"\x1b\[\d+m")
@@ -144,6 +146,9 @@ def format_line_keras3(current, target, elapsed, time_per_unit, values=(), width
 
 
 def _is_dynamic_display():
+    from gazelle.utils.io import is_interactive_logging_enabled
+    if not is_interactive_logging_enabled():
+        return False
     stdout = sys.stdout
     return (hasattr(stdout, "isatty") and stdout.isatty()) or "ipykernel" in sys.modules
 
@@ -240,8 +245,11 @@ class Progbar:
             padding = " " * max(self._total_width - visible, 0)
             self._total_width = visible
             line = prefix + line + padding
-        sys.stdout.write(line + ("\n" if finalize else ""))
-        sys.stdout.flush()
+        if self._dynamic_display:
+            sys.stdout.write(line + ("\n" if finalize else ""))
+            sys.stdout.flush()
+        else:
+            print_msg(line, line_break=finalize)
         self._last_update = now
 
     def add(self, n, values=None):

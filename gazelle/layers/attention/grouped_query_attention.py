@@ -11,7 +11,7 @@ import numbers
 import jax
 import jax.numpy as jnp
 
-from gazelle import initializers
+from gazelle import config, initializers
 from gazelle.layers.activations import Softmax
 from gazelle.layers.attention._multi_input import MultiInputLayer
 from gazelle.layers.attention.multi_head_attention import (
@@ -34,8 +34,9 @@ class GroupedQueryAttention(MultiInputLayer):
         use_bias: whether the projections use biases (default True).
         sliding_window: optional positive int; each query position attends only to key
             positions less than `sliding_window` away (default None).
-        flash_attention: `True` asks for cuDNN's fused attention (GPU only); None or False
-            use XLA's attention.
+        flash_attention: `True` asks for cuDNN's fused attention (GPU only); False uses
+            XLA's attention; None (default) follows `keras.config.enable_flash_attention()`
+            / `disable_flash_attention()`, and XLA's attention when neither was called.
         kernel_initializer, bias_initializer: initializers of the projections (defaults
             `"glorot_uniform"` and `"zeros"`).
         kernel_regularizer, bias_regularizer, activity_regularizer: optional penalties.
@@ -88,6 +89,8 @@ class GroupedQueryAttention(MultiInputLayer):
         self.use_gate = bool(use_gate)
         self.sliding_window = _positive_int(kind, "sliding_window", sliding_window,
                                             allow_none=True)
+        if flash_attention is None:
+            flash_attention = config.is_flash_attention_enabled()
         self._flash_attention = flash_attention
         if flash_attention and self.dropout > 0:
             raise ValueError("Dropout is not supported when flash attention is enabled. "
