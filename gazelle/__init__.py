@@ -25,6 +25,9 @@ _ATTRS = {
     "Metric": "gazelle.metrics",
     "Optimizer": "gazelle.optimizers",
     "Regularizer": "gazelle.regularizers",
+    "StatelessScope": "gazelle.backend",
+    "device": "gazelle.backend",
+    "version": "gazelle._version",
 }
 
 __all__ = sorted(_SUBMODULES | set(_ATTRS) | {"__version__"})
@@ -72,7 +75,8 @@ def __getattr__(name):
         globals()[name] = module
         return module
     if name in _ATTRS:
-        value = getattr(importlib.import_module(_ATTRS[name]), name)
+        value = getattr(importlib.import_module(_ATTRS[name]),
+                        "device_scope" if name == "device" else name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'gazelle' has no attribute {name!r}")

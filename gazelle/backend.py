@@ -9,6 +9,7 @@ import jax.numpy as jnp
 
 from gazelle.config import epsilon, floatx, image_data_format, set_epsilon, set_floatx  # noqa: F401
 from gazelle.config import set_image_data_format  # noqa: F401
+from gazelle.core import variables as _variables
 
 
 def clear_session(free_memory=True):
@@ -277,3 +278,83 @@ def get_uid(prefix=""):
     from gazelle.core import naming
     naming._counts[prefix] += 1
     return naming._counts[prefix]
+
+
+class StatelessScope(_variables.StatelessScope):
+    """A scope in which Variables read given values and record their updates, unchanged.
+
+    Inside it, reading a Variable listed in `state_mapping` gives the mapped value, and
+    `variable.assign(...)` records the new value in the scope instead of changing the
+    Variable; read it back with `scope.get_current_value(variable)`. This is how layer code
+    runs as a pure function of its weights (Keras 3's `stateless_call` is built on it).
+
+    Args:
+        state_mapping: a list of `(variable, value)` pairs. Each value must have its
+            variable's shape; it is cast to the variable's dtype.
+        collect_losses: Keras collects `add_loss` terms in the scope; gazelle does not
+            (use `model.stateless_call(..., return_losses=True)`); only False is accepted.
+        initialize_variables: only True (the default) is accepted: gazelle creates a
+            Variable's value when the Variable is made.
+
+    ```python
+    with keras.StatelessScope(state_mapping=[(layer.kernel, new_kernel)]) as scope:
+        y = layer(x)                     # computed with new_kernel
+    ```
+    """
+
+    def __init__(self, state_mapping=None, collect_losses=False, initialize_variables=True):
+        if collect_losses:
+            raise NotImplementedError(
+                "StatelessScope(collect_losses=True) is not supported by gazelle; use "
+                "model.stateless_call(..., return_losses=True) to get the losses of a call.")
+        if not initialize_variables:
+            raise NotImplementedError(
+                "StatelessScope(initialize_variables=False) is not supported by gazelle: a "
+                "Variable gets its value when it is created.")
+        pairs = []
+        for variable, value in (state_mapping or ()):
+            if not isinstance(variable, _variables.Variable):
+                raise ValueError("StatelessScope: every key of `state_mapping` must be a "
+                                 f"keras.Variable; received {type(variable).__name__}.")
+            value = jnp.asarray(value, dtype=variable.dtype)
+            if tuple(value.shape) != tuple(variable.shape):
+                raise ValueError(
+                    f"StatelessScope: the value for variable '{variable.name}' has shape "
+                    f"{tuple(value.shape)}, but the variable has shape {tuple(variable.shape)}.")
+            pairs.append((variable, value))
+        super().__init__(pairs)
+
+
+def device_scope(device_name):
+    """A context in which new arrays and computations go to one device (`keras.device`).
+
+    Args:
+        device_name: a string such as `"cpu"`, `"cpu:0"` or `"gpu:1"`, or a `jax.Device`.
+
+    ```python
+    with keras.device("cpu:0"):
+        y = model.predict(x)
+    ```
+    """
+    import jax
+    if isinstance(device_name, str):
+        kind, _, index = device_name.lower().partition(":")
+        try:
+            devices = jax.devices(kind)
+        except RuntimeError as e:
+            raise ValueError(f"keras.device: no {kind!r} device is available here "
+                             f"({e}). Available: {[str(d) for d in jax.devices()]}.") from None
+        if index and not index.isdigit():
+            raise ValueError(f"keras.device: expected a device like 'gpu:0'; received "
+                             f"{device_name!r}.")
+        number = int(index or 0)
+        if number >= len(devices):
+            raise ValueError(f"keras.device: {device_name!r} does not exist; there are "
+                             f"{len(devices)} {kind} device(s).")
+        device = devices[number]
+    elif isinstance(device_name, jax.Device):
+        device = device_name
+    else:
+        raise ValueError("keras.device: expected a string like 'gpu:0' or a jax.Device; "
+                         f"received {device_name!r}.")
+    return jax.default_device(device)

@@ -17,6 +17,7 @@ from gazelle.layers.attention import GroupQueryAttention as GroupQueryAttention
 from gazelle.layers.attention import MultiHeadAttention as MultiHeadAttention
 from gazelle.layers.convolutional import Conv1D as Conv1D
 from gazelle.layers.convolutional import Conv1DTranspose as Conv1DTranspose
+from gazelle.layers.convolutional import Conv1DTranspose as Convolution1DTranspose
 from gazelle.layers.convolutional import Conv2D as Conv2D
 from gazelle.layers.convolutional import Conv2DTranspose as Conv2DTranspose
 from gazelle.layers.convolutional import Conv3D as Conv3D
@@ -156,6 +157,8 @@ from gazelle.layers.reshaping3d import Cropping3D as Cropping3D
 from gazelle.layers.reshaping3d import UpSampling3D as UpSampling3D
 from gazelle.layers.reshaping3d import ZeroPadding3D as ZeroPadding3D
 from gazelle.layers.reversible_embedding import ReversibleEmbedding as ReversibleEmbedding
+from gazelle.layers.serialization_api import deserialize as deserialize
+from gazelle.layers.serialization_api import serialize as serialize
 
 # Every public Layer class above is a built-in name for configs (core/registry.py).
 import sys as _sys  # noqa: E402
