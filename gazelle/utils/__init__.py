@@ -39,6 +39,7 @@ _NAMES = {
     "register_keras_serializable": "gazelle.saving",
     "serialize_keras_object": "gazelle.saving",
     "deserialize_keras_object": "gazelle.saving",
+    "plot_model": "gazelle.utils.model_plot",
 }
 
 __all__ = sorted(_NAMES)
