@@ -31,10 +31,20 @@ def _require_onnx():
 class _Graph:
     """Collects ONNX nodes and initializers with unique names."""
 
-    def __init__(self, onnx):
+    def __init__(self, onnx, opset=DEFAULT_OPSET):
         self.onnx = onnx
+        self.opset = int(opset)
         self.nodes, self.initializers, self.used = [], [], set()
         self.dtypes = {}            # tensor name -> numpy dtype name
+        self.masks = {}             # tensor name -> its Keras mask: a bool (batch, steps) tensor
+
+    def subgraph(self):
+        """A graph for a loop body: its own nodes, constants and names shared with this one."""
+        sub = _Graph.__new__(_Graph)
+        sub.onnx, sub.opset, sub.nodes = self.onnx, self.opset, []
+        sub.initializers, sub.used, sub.dtypes, sub.masks = (
+            self.initializers, self.used, self.dtypes, {})
+        return sub
 
     def name(self, base):
         base = "".join(c if c.isalnum() or c in "_./-" else "_" for c in base) or "t"
@@ -60,6 +70,22 @@ class _Graph:
             self.dtypes[o] = dtype
         return outs[0] if n_out == 1 else outs
 
+    def reduce(self, op_type, x, axes, base, keepdims=False, dtype="float32"):
+        """`op_type` (ReduceMean, ReduceSum, ...) over `axes`, in the opset's form."""
+        axes = [int(a) for a in axes]
+        if op_type == "ReduceSum" or self.opset >= 18:
+            return self.op(op_type, [x, self.const(axes, f"{base}/axes", "int64")], base,
+                           dtype=dtype, keepdims=int(bool(keepdims)))
+        return self.op(op_type, [x], base, dtype=dtype, axes=axes, keepdims=int(bool(keepdims)))
+
+    def squeeze(self, x, axes, base):
+        return self.op("Squeeze", [x, self.const(list(axes), f"{base}/axes", "int64")], base,
+                       dtype=self.dtypes.get(x, "float32"))
+
+    def unsqueeze(self, x, axes, base):
+        return self.op("Unsqueeze", [x, self.const(list(axes), f"{base}/axes", "int64")], base,
+                       dtype=self.dtypes.get(x, "float32"))
+
     def as_float(self, x, base):
         if self.dtypes.get(x) == "float32":
             return x
@@ -67,12 +93,16 @@ class _Graph:
 
 
 def _unsupported(layer, why=None):
+    if why is None and not type(layer).__module__.startswith("gazelle."):
+        why = "a custom layer: the ONNX export converts gazelle's built-in layers only"
     reason = f" ({why})" if why else ""
     return ValueError(
         f"Layer '{layer.name}' ({type(layer).__name__}) cannot be exported to ONNX{reason}. "
         "Export this model with format='jax' (serialized StableHLO, any layer), or replace "
-        "the layer. format='onnx' supports Dense, Conv1D/Conv2D, pooling, Flatten, Reshape, "
-        "normalization, Embedding, merge, activation and dropout/noise layers.")
+        "the layer. format='onnx' supports Dense, EinsumDense, Conv1D/Conv2D, pooling, "
+        "Flatten, Reshape, normalization, Embedding, merge, activation, dropout/noise, "
+        "SimpleRNN/LSTM/GRU (and Bidirectional, TimeDistributed), attention layers and "
+        "basic keras.ops calls.")
 
 
 def _activation(g, x, fn, base, layer):
@@ -185,8 +215,8 @@ def _pool(g, layer, cfg, xs, base, rank, op):
 
 def _global_pool(g, layer, cfg, xs, base, rank, op):
     _channels_last(layer, cfg)
-    return g.op(op, [g.as_float(xs[0], base)], f"{base}/pool", axes=list(range(1, rank - 1)),
-                keepdims=int(bool(cfg.get("keepdims", False))))
+    return g.reduce(op, g.as_float(xs[0], base), range(1, rank - 1), f"{base}/pool",
+                    keepdims=cfg.get("keepdims", False))
 
 
 def _batch_norm(g, layer, cfg, xs, base, rank):
@@ -220,10 +250,10 @@ def _layer_norm(g, layer, cfg, xs, base, shape):
     if cfg.get("rms_scaling"):
         raise _unsupported(layer, "rms_scaling=True")
     x = g.as_float(xs[0], base)
-    mean = g.op("ReduceMean", [x], f"{base}/mean", axes=axes, keepdims=1)
+    mean = g.reduce("ReduceMean", x, axes, f"{base}/mean", keepdims=True)
     d = g.op("Sub", [x, mean], f"{base}/centered")
-    var = g.op("ReduceMean", [g.op("Mul", [d, d], f"{base}/sq")], f"{base}/var", axes=axes,
-               keepdims=1)
+    var = g.reduce("ReduceMean", g.op("Mul", [d, d], f"{base}/sq"), axes, f"{base}/var",
+                   keepdims=True)
     std = g.op("Sqrt", [g.op("Add", [var, g.const(cfg["epsilon"], f"{base}/epsilon")],
                              f"{base}/var_eps")], f"{base}/std")
     y = g.op("Div", [d, std], f"{base}/normalized")
@@ -238,13 +268,16 @@ def _layer_norm(g, layer, cfg, xs, base, shape):
 
 
 def _embedding(g, layer, cfg, xs, base):
-    if cfg.get("mask_zero"):
-        raise _unsupported(layer, "mask_zero=True: ONNX graphs carry no Keras masks")
     table = _weight(layer, "embeddings")
     if table is None:
         raise _unsupported(layer, "no `embeddings` weight")
     ids = g.op("Cast", [xs[0]], f"{base}/ids", dtype="int64", to=g.onnx.TensorProto.INT64)
-    return g.op("Gather", [g.const(table, f"{base}/embeddings"), ids], f"{base}/gather", axis=0)
+    y = g.op("Gather", [g.const(table, f"{base}/embeddings"), ids], f"{base}/gather", axis=0)
+    if cfg.get("mask_zero"):         # Keras's mask: the ids that are not 0
+        pad = g.op("Equal", [ids, g.const(0, f"{base}/zero", "int64")], f"{base}/is_pad",
+                   dtype="bool")
+        g.masks[y] = g.op("Not", [pad], f"{base}/mask", dtype="bool")
+    return y
 
 
 def _merge(g, layer, cfg, xs, base, cls):
@@ -268,14 +301,24 @@ def _merge(g, layer, cfg, xs, base, cls):
     return y
 
 
-def _convert_layer(g, layer, xs, in_shapes, out_shape):
+def _convert_layer(g, layer, xs, in_shapes, out_shape, call=None):
     """Adds the nodes of one layer call; returns the output tensor name(s)."""
     cls = type(layer).__name__
     base = layer.name
+    if call is None:
+        call = Call(layer, [Value(x, s, g.dtypes.get(x)) for x, s in zip(xs[:1], in_shapes)],
+                    {}, xs, in_shapes, [g.masks.get(x) for x in xs])
     if cls in _IDENTITY_LAYERS:
         return g.op("Identity", [xs[0]], f"{base}/identity", dtype=g.dtypes.get(xs[0], "float32"))
     if hasattr(layer, "_stack") or hasattr(layer, "_input_tensors"):   # nested model
         return _convert_model(g, layer, xs)
+    if getattr(layer, "_is_op_node", False):
+        from gazelle.export.onnx_attention import convert_op
+        return convert_op(g, layer, call)
+    from gazelle.export import onnx_attention, onnx_recurrent
+    extra = onnx_recurrent.CONVERTERS.get(cls) or onnx_attention.CONVERTERS.get(cls)
+    if extra is not None:
+        return extra(g, layer, call)
     cfg = layer.get_config()
     shape = in_shapes[0] if in_shapes else None
     rank = len(shape) if shape is not None else None
@@ -347,6 +390,108 @@ def _convert_layer(g, layer, xs, in_shapes, out_shape):
     raise _unsupported(layer)
 
 
+class Value:
+    """A tensor of the ONNX graph standing where a layer call had a placeholder."""
+
+    def __init__(self, name, shape, dtype):
+        self.name, self.shape, self.dtype = name, tuple(shape), dtype
+
+    def __repr__(self):
+        return f"Value({self.name!r}, {self.shape})"
+
+
+class Call:
+    """One layer call being converted: its arguments (placeholders as `Value`s), the
+    tensor names and shapes of its tensor inputs in order, and their masks."""
+
+    def __init__(self, layer, args, kwargs, xs, shapes, masks):
+        self.layer, self.args, self.kwargs = layer, tuple(args), dict(kwargs)
+        self.xs, self.shapes, self.masks = list(xs), list(shapes), list(masks)
+
+    def first_masks(self):
+        """The masks of the first argument's tensors (a list; what Keras's `mask=` gets)."""
+        first = self.args[0] if self.args else None
+        leaves = first if isinstance(first, (list, tuple)) else [first]
+        return [self.mask_of(v) for v in leaves]
+
+    def mask_of(self, value):
+        return self.masks[self.xs.index(value.name)] if isinstance(
+            value, Value) and value.name in self.xs else None
+
+
+def _values(tree, lookup):
+    """`tree` with its placeholders replaced by `Value`s (via `lookup(placeholder)`)."""
+    import jax
+    from gazelle.core import symbolic
+    return jax.tree_util.tree_map(lambda t: lookup(t) if symbolic.is_symbolic(t) else t,
+                                  tree, is_leaf=symbolic.is_symbolic)
+
+
+def _mask_aware():
+    from gazelle.export import onnx_attention, onnx_recurrent
+    return set(onnx_recurrent.MASK_AWARE) | set(onnx_attention.MASK_AWARE)
+
+
+def _convert_call(g, call):
+    """Converts one call (checking its masks first); sets the masks of its outputs."""
+    from gazelle.layers.layer import _mask_params
+    layer = call.layer
+    cls = type(layer).__name__
+    masked = any(m is not None for m in call.masks)
+    if masked and not getattr(layer, "_is_op_node", False) and cls not in _IDENTITY_LAYERS:
+        takes_mask, companions = _mask_params(layer)
+        if (takes_mask or companions) and cls not in _mask_aware() and not hasattr(
+                layer, "_stack") and not hasattr(layer, "_input_tensors"):
+            raise _unsupported(layer, "it receives a Keras mask (from Embedding(mask_zero=True) "
+                               "or Masking), which its ONNX form cannot apply; drop the mask "
+                               "or export with format='jax'")
+    ys = _convert_layer(g, layer, call.xs, call.shapes, None, call)
+    ys = ys if isinstance(ys, list) else [ys]
+    _output_masks(g, call, ys)
+    return ys
+
+
+def _output_masks(g, call, ys):
+    """Keras's mask propagation (`supports_masking`, `compute_mask`) over ONNX tensors."""
+    from gazelle.layers.layer import Layer
+    layer = call.layer
+    cls = type(layer).__name__
+    if any(y in g.masks for y in ys):            # the converter set them (Embedding, RNNs)
+        return
+    if not any(m is not None for m in call.masks) or getattr(layer, "_is_op_node", False):
+        return
+    if hasattr(layer, "_stack") or hasattr(layer, "_input_tensors"):
+        return                                   # a nested model: its layers set them
+    if cls in _IDENTITY_LAYERS:
+        found = [call.masks[0]]
+    elif not layer.supports_masking:
+        return
+    elif type(layer).compute_mask is Layer.compute_mask:
+        found = call.first_masks()
+    elif cls in ("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum"):
+        found = [_merged_mask(g, call.masks, layer.name)]
+    else:
+        from gazelle.export import onnx_attention, onnx_recurrent
+        rule = onnx_recurrent.MASK_RULES.get(cls) or onnx_attention.MASK_RULES.get(cls)
+        if rule is None:
+            raise _unsupported(layer, "it would compute the mask of its output from a Keras "
+                               "mask, which the ONNX export does not follow for this layer")
+        found = rule(g, call, ys)
+    for y, m in zip(ys, found):
+        if m is not None:
+            g.masks[y] = m
+
+
+def _merged_mask(g, masks, base):
+    """A merge layer's mask: the OR of its inputs' masks when each has one (Keras 3)."""
+    if any(m is None for m in masks):
+        return None
+    out = masks[0]
+    for m in masks[1:]:
+        out = g.op("Or", [out, m], f"{base}/mask_or", dtype="bool")
+    return out
+
+
 def _convert_model(g, model, inputs):
     """Adds the nodes of a Sequential or Functional `model` applied to `inputs`."""
     if hasattr(model, "_stack"):
@@ -354,7 +499,12 @@ def _convert_model(g, model, inputs):
         shape = tuple(model._batch_input)
         for layer in model._stack:
             out_shape = layer.compute_output_shape(shape)
-            x = _convert_layer(g, layer, [x], [shape], out_shape)
+            call = Call(layer, [Value(x, shape, g.dtypes.get(x))], {}, [x], [shape],
+                        [g.masks.get(x)])
+            ys = _convert_call(g, call)
+            if len(ys) != 1:
+                raise _unsupported(layer, "a layer of a Sequential model must have one output")
+            x = ys[0]
             shape = out_shape
         return [x]
     if hasattr(model, "_input_tensors"):
@@ -363,9 +513,11 @@ def _convert_model(g, model, inputs):
         for node in model._nodes:
             xs = [values[id(t)] for t in node.input_tensors]
             shapes = [tuple(t.shape) for t in node.input_tensors]
+            args, kwargs = _values((list(node.args), dict(node.kwargs)), lambda t: Value(
+                values[id(t)], t.shape, str(t.dtype)))
+            call = Call(node.layer, args, kwargs, xs, shapes, [g.masks.get(x) for x in xs])
             outs = jax.tree_util.tree_leaves(node.outputs, is_leaf=lambda t: hasattr(t, "node"))
-            ys = _convert_layer(g, node.layer, xs, shapes, outs[0].shape if outs else None)
-            ys = ys if isinstance(ys, list) else [ys]
+            ys = _convert_call(g, call)
             if len(ys) != len(outs):
                 raise _unsupported(node.layer, "unexpected number of outputs")
             for t, y in zip(outs, ys):
@@ -387,7 +539,7 @@ def export_onnx(model, filepath, input_signature=None, verbose=True, opset=None)
     if not (hasattr(model, "_stack") or hasattr(model, "_input_tensors")):
         _convert_model(None, model, [])          # raises the subclassed-model error
     infos = model_inputs(model, input_signature)
-    g = _Graph(onnx)
+    g = _Graph(onnx, opset or DEFAULT_OPSET)
     graph_inputs, names = [], []
     for info in infos:
         if info.dtype not in _ONNX_DTYPES:
