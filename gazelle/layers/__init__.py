@@ -42,6 +42,8 @@ from gazelle.layers.dot import Dot as Dot
 from gazelle.layers.dot import dot as dot
 from gazelle.layers.einsum_dense import EinsumDense as EinsumDense
 from gazelle.layers.embedding import Embedding as Embedding
+from gazelle.layers.jax_layer import FlaxLayer as FlaxLayer
+from gazelle.layers.jax_layer import JaxLayer as JaxLayer
 from gazelle.layers.lambda_layer import Lambda as Lambda
 from gazelle.layers.layer import Layer as Layer
 from gazelle.layers.masking import Masking as Masking
@@ -131,6 +133,9 @@ from gazelle.layers.recurrent import GRU as GRU
 from gazelle.layers.recurrent import LSTM as LSTM
 from gazelle.layers.recurrent import RNN as RNN
 from gazelle.layers.recurrent import Bidirectional as Bidirectional
+from gazelle.layers.recurrent import ConvLSTM1D as ConvLSTM1D
+from gazelle.layers.recurrent import ConvLSTM2D as ConvLSTM2D
+from gazelle.layers.recurrent import ConvLSTM3D as ConvLSTM3D
 from gazelle.layers.recurrent import GRUCell as GRUCell
 from gazelle.layers.recurrent import LSTMCell as LSTMCell
 from gazelle.layers.recurrent import SimpleRNN as SimpleRNN

@@ -273,6 +273,7 @@ class LSTMCell(_GatedCell):
     """
 
     _gates = 4
+    _gate_axis = -1           # the axis that holds the four gates (ConvLSTM: the channel axis)
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid",
                  use_bias=True, kernel_initializer="glorot_uniform",
@@ -307,7 +308,7 @@ class LSTMCell(_GatedCell):
     def _recur(self, projected, states, rec_masks):
         h_prev, c_prev = states[0], states[1]
         z = projected + self._recurrent_product(h_prev, rec_masks)
-        z_i, z_f, z_c, z_o = jnp.split(z, 4, axis=-1)
+        z_i, z_f, z_c, z_o = jnp.split(z, 4, axis=self._gate_axis)
         i = self.recurrent_activation(z_i)
         f = self.recurrent_activation(z_f)
         c = f * c_prev + i * self.activation(z_c)

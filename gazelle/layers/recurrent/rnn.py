@@ -130,6 +130,10 @@ class RNN(Layer):
             size = self.state_size[0]
         return size
 
+    def _step_output_shape(self):
+        """One step's output shape without the batch axis (ConvLSTM's has spatial axes)."""
+        return (self._output_size(),)
+
     def compute_output_shape(self, sequences_shape, initial_state_shape=None):
         sequences_shape = tuple(sequences_shape)
         batch, length = sequences_shape[0], sequences_shape[1]
@@ -237,7 +241,7 @@ class RNN(Layer):
         shape = tuple(inputs.shape)
         self._check_rank(shape)
         kernel = getattr(self.cell, "kernel", None)
-        if kernel is not None and shape[-1] != kernel.shape[0]:
+        if kernel is not None and len(kernel.shape) == 2 and shape[-1] != kernel.shape[0]:
             raise ValueError(
                 f"Layer '{self.name}' expects inputs with last dimension {kernel.shape[0]}, "
                 f"but received shape {shape}.")
@@ -326,8 +330,8 @@ class RNN(Layer):
                 return out, new if isinstance(new, (list, tuple)) else [new]
 
         states = list(states)
-        out_size = self._output_size()
-        zero_out = jnp.zeros((sequences.shape[0], out_size), sequences.dtype)
+        zero_out = jnp.zeros((sequences.shape[0],) + self._step_output_shape(),
+                             sequences.dtype)
         keep_all = self.return_sequences
         zero_for_mask = self.zero_output_for_mask
         stacked = isinstance(cell, StackedRNNCells)
