@@ -133,6 +133,9 @@ from gazelle.layers.recurrent import GRU as GRU
 from gazelle.layers.recurrent import LSTM as LSTM
 from gazelle.layers.recurrent import RNN as RNN
 from gazelle.layers.recurrent import Bidirectional as Bidirectional
+from gazelle.layers.recurrent import ConvLSTM1D as ConvLSTM1D
+from gazelle.layers.recurrent import ConvLSTM2D as ConvLSTM2D
+from gazelle.layers.recurrent import ConvLSTM3D as ConvLSTM3D
 from gazelle.layers.recurrent import GRUCell as GRUCell
 from gazelle.layers.recurrent import LSTMCell as LSTMCell
 from gazelle.layers.recurrent import SimpleRNN as SimpleRNN
