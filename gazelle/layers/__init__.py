@@ -42,6 +42,8 @@ from gazelle.layers.dot import Dot as Dot
 from gazelle.layers.dot import dot as dot
 from gazelle.layers.einsum_dense import EinsumDense as EinsumDense
 from gazelle.layers.embedding import Embedding as Embedding
+from gazelle.layers.jax_layer import FlaxLayer as FlaxLayer
+from gazelle.layers.jax_layer import JaxLayer as JaxLayer
 from gazelle.layers.lambda_layer import Lambda as Lambda
 from gazelle.layers.layer import Layer as Layer
 from gazelle.layers.masking import Masking as Masking
