@@ -1,12 +1,15 @@
-"""Inference latency of an exported model: one sample and a batch of 256.
+"""Inference latency of exported models: one sample and a batch of 256.
 
-The tutorial MLP (Flatten 28x28, Dense 300 relu, Dense 100 relu, Dense 10 softmax) run by
+Two models: the tutorial MLP (Flatten 28x28, Dense 300 relu, Dense 100 relu, Dense 10
+softmax) and the course CNN (the model `gazelle train fashion_mnist --model cnn` builds:
+Conv2D 32 and 64 with max pooling, Dense 128, Dropout, Dense 10 softmax), each run by
 gazelle `predict`, gazelle `model(x)`, the `format="jax"` export (serialized StableHLO,
 `saving.load_exported`), ONNX Runtime on the `format="onnx"` export, and Keras 3
-`predict` (JAX backend) when it is installed. Prints a markdown table of the median (and
-minimum) milliseconds per call after warm-up.
+`predict` (JAX backend, same weights) when it is installed. Prints a markdown table of
+the median (and minimum) milliseconds per call after warm-up, and each runner's largest
+difference from gazelle's predict.
 
-    python bench/export_latency.py [--repeats 200] [--threads N]
+    python bench/export_latency.py [--repeats 200] [--threads N] [--models mlp,cnn]
 """
 import argparse
 import os
@@ -20,12 +23,33 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 import numpy as np  # noqa: E402
 
+MODELS = {"mlp": ("Tutorial MLP (784-300-100-10)", (28, 28)),
+          "cnn": ("Course CNN (Conv 32, Conv 64, Dense 128, 10)", (28, 28, 1))}
 
-def build(keras):
-    return keras.Sequential([keras.Input(shape=(28, 28)), keras.layers.Flatten(),
-                             keras.layers.Dense(300, activation="relu"),
-                             keras.layers.Dense(100, activation="relu"),
-                             keras.layers.Dense(10, activation="softmax")])
+
+def build(keras, kind):
+    """The model `kind` with `keras`'s layers (gazelle or Keras 3: the same architecture)."""
+    L = keras.layers
+    if kind == "mlp":
+        return keras.Sequential([keras.Input(shape=(28, 28)), L.Flatten(),
+                                 L.Dense(300, activation="relu"),
+                                 L.Dense(100, activation="relu"),
+                                 L.Dense(10, activation="softmax")])
+    return keras.Sequential([keras.Input(shape=(28, 28, 1)),
+                             L.Conv2D(32, 3, activation="relu", padding="same"),
+                             L.MaxPooling2D(), L.Conv2D(64, 3, activation="relu",
+                                                        padding="same"),
+                             L.MaxPooling2D(), L.Flatten(), L.Dense(128, activation="relu"),
+                             L.Dropout(0.5), L.Dense(10, activation="softmax")])
+
+
+def gazelle_model(kind):
+    """gazelle's model: for the CNN, the very one the CLI builds (`cli.build_model`)."""
+    import gazelle as keras
+    if kind == "cnn":
+        from gazelle.cli import build_model
+        return build_model("cnn", MODELS["cnn"][1], "adam")
+    return build(keras, kind)
 
 
 def timed(fn, x, repeats):
@@ -39,33 +63,20 @@ def timed(fn, x, repeats):
     return statistics.median(times), min(times)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=200)
-    parser.add_argument("--threads", type=int, default=None,
-                        help="ONNX Runtime intra-op threads (default: its own choice)")
-    args = parser.parse_args(argv)
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-    import gazelle as keras
+def runners_for(kind, model, folder, threads):
     from gazelle.saving import load_exported
-
-    model = build(keras)
-    rng = np.random.default_rng(0)
-    inputs = {1: rng.random((1, 28, 28), dtype=np.float32),
-              256: rng.random((256, 28, 28), dtype=np.float32)}
     runners = [("gazelle predict", lambda x: model.predict(x, verbose=0)),
                ("gazelle model(x)", lambda x: np.asarray(model(x)))]
-    folder = tempfile.mkdtemp(prefix="export-bench-")
-    model.export(os.path.join(folder, "mlp.zip"), format="jax", verbose=False)
-    served = load_exported(os.path.join(folder, "mlp.zip"))
-    runners.append(("exported StableHLO (load_exported)", served))
+    model.export(os.path.join(folder, f"{kind}.zip"), format="jax", verbose=False)
+    runners.append(("exported StableHLO (load_exported)",
+                    load_exported(os.path.join(folder, f"{kind}.zip"))))
     try:
         import onnxruntime as ort
-        model.export(os.path.join(folder, "mlp.onnx"), format="onnx", verbose=False)
+        model.export(os.path.join(folder, f"{kind}.onnx"), format="onnx", verbose=False)
         options = ort.SessionOptions()
-        if args.threads:
-            options.intra_op_num_threads = args.threads
-        session = ort.InferenceSession(os.path.join(folder, "mlp.onnx"), options,
+        if threads:
+            options.intra_op_num_threads = threads
+        session = ort.InferenceSession(os.path.join(folder, f"{kind}.onnx"), options,
                                        providers=["CPUExecutionProvider"])
         name = session.get_inputs()[0].name
         runners.append((f"onnxruntime {ort.__version__}",
@@ -74,25 +85,48 @@ def main(argv=None):
         print("(onnxruntime not installed: pip install 'gazelle[export]')")
     try:
         import keras as k3
-        ref = build(k3)
+        ref = build(k3, kind)
         ref.set_weights(model.get_weights())
         runners.append((f"Keras {k3.__version__} predict (jax)",
                         lambda x: ref.predict(x, verbose=0)))
     except ImportError:
         pass
+    return runners
 
-    expected = {b: np.asarray(model.predict(x, verbose=0)) for b, x in inputs.items()}
-    print(f"Tutorial MLP (784-300-100-10), {args.repeats} calls after warm-up, "
-          f"{os.cpu_count()} CPU cores; milliseconds per call, median (min).\n")
-    print("| runner | 1 sample | batch 256 | max abs diff vs predict |")
-    print("|---|---|---|---|")
-    for label, fn in runners:
-        cells, diff = [], 0.0
-        for batch, x in inputs.items():
-            med, low = timed(fn, x, args.repeats)
-            cells.append(f"{med:.3f} ({low:.3f})")
-            diff = max(diff, float(np.abs(np.asarray(fn(x)) - expected[batch]).max()))
-        print(f"| {label} | {cells[0]} | {cells[1]} | {diff:.1e} |")
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=200)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="ONNX Runtime intra-op threads (default: its own choice)")
+    parser.add_argument("--models", default="mlp,cnn",
+                        help="comma-separated, from: " + ", ".join(MODELS))
+    args = parser.parse_args(argv)
+    kinds = [k.strip() for k in args.models.split(",") if k.strip()]
+    unknown = [k for k in kinds if k not in MODELS]
+    if unknown:
+        parser.error(f"--models: unknown {unknown}; choose from {sorted(MODELS)}")
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+    folder = tempfile.mkdtemp(prefix="export-bench-")
+    rng = np.random.default_rng(0)
+    print(f"{args.repeats} calls after warm-up, {os.cpu_count()} CPU cores; milliseconds "
+          "per call, median (min).\n")
+    print("| model | runner | 1 sample | batch 256 | max abs diff vs predict |")
+    print("|---|---|---|---|---|")
+    for kind in kinds:
+        title, shape = MODELS[kind]
+        model = gazelle_model(kind)
+        inputs = {1: rng.random((1, *shape), dtype=np.float32),
+                  256: rng.random((256, *shape), dtype=np.float32)}
+        expected = {b: np.asarray(model.predict(x, verbose=0)) for b, x in inputs.items()}
+        for label, fn in runners_for(kind, model, folder, args.threads):
+            cells, diff = [], 0.0
+            for batch, x in inputs.items():
+                med, low = timed(fn, x, args.repeats)
+                cells.append(f"{med:.3f} ({low:.3f})")
+                diff = max(diff, float(np.abs(np.asarray(fn(x)) - expected[batch]).max()))
+            print(f"| {title} | {label} | {cells[0]} | {cells[1]} | {diff:.1e} |", flush=True)
 
 
 if __name__ == "__main__":
