@@ -6,12 +6,15 @@ A run folder holds `model.keras`, `model.onnx` (with the export extra), `history
 `samples.png` + `confusion_matrix.png` or `predictions_vs_true.png`) and `report.html`, which
 shows them with the model summary, the test metrics, the training doctor's findings, the
 command line and the timings. Every file is written atomically. The library is imported
-only once a command runs, so `gazelle --help` answers at once.
+only once a command runs, so `gazelle --help` answers at once. The text datasets
+(rt_polarity, shakespeare) run through `gazelle.cli_text`.
 
     gazelle train fashion_mnist                  # the tutorial MLP, 10 epochs
     gazelle train mnist --model cnn --epochs 3
     gazelle train fashion_mnist --no-normalize   # the tutorial's raw-pixel failure, explained
     gazelle train california_housing --out runs/housing
+    gazelle train rt_polarity                    # Embedding + Bidirectional(LSTM) sentiment
+    gazelle train shakespeare --epochs 5         # character GRU, text sampled after each epoch
     gazelle export runs/housing/model.keras --format onnx   # model.onnx beside it
 """
 import argparse
@@ -30,7 +33,8 @@ import numpy as np
 
 FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
                          "Shirt", "Sneaker", "Bag", "Ankle boot")
-DATASETS = ("fashion_mnist", "mnist", "california_housing")
+DATASETS = ("fashion_mnist", "mnist", "california_housing", "rt_polarity", "shakespeare")
+TEXT_DATASETS = ("rt_polarity", "shakespeare")   # their runs live in gazelle.cli_text
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "adamax", "nadam")
 _IMAGE_VALID_FRACTION = 5000 / 60000   # the tutorial's validation set: first 5,000 of 60,000
 _HOUSING_VALID_FRACTION = 0.25         # train_test_split's default, as in the regression tutorial
@@ -60,23 +64,30 @@ def build_parser():
         description="Train a tutorial model on a bundled dataset (offline) and write a run "
                     "folder: model.keras, history.csv, plots and report.html.")
     train.add_argument("dataset", choices=DATASETS, help="the bundled dataset to train on")
-    train.add_argument("--model", choices=("mlp", "cnn"), default="mlp",
+    train.add_argument("--model", choices=("mlp", "cnn", "lstm", "gru"), default=None,
                        help="mlp: Flatten, Dense 300, Dense 100, Dense 10 (SGD); cnn: two "
                             "Conv2D+MaxPooling2D blocks, Dense 128, Dropout, Dense 10 (Adam). "
-                            "For california_housing only mlp: Dense 30, Dense 1. Default: mlp")
-    train.add_argument("--epochs", type=_positive(int), default=10, help="default: 10")
-    train.add_argument("--batch-size", type=_positive(int), default=32, help="default: 32")
+                            "For california_housing only mlp: Dense 30, Dense 1. For "
+                            "rt_polarity: lstm (Embedding, Bidirectional LSTM 64, Dense 1) or "
+                            "gru; for shakespeare: gru (Embedding, GRU 256, Dense 65) or lstm. "
+                            "Default: mlp; lstm for rt_polarity; gru for shakespeare")
+    train.add_argument("--epochs", type=_positive(int), default=None,
+                       help="default: 10; 3 for rt_polarity, 2 for shakespeare")
+    train.add_argument("--batch-size", type=_positive(int), default=None,
+                       help="default: 32; 64 for rt_polarity and shakespeare")
     train.add_argument("--optimizer", choices=OPTIMIZERS, default=None,
-                       help="default: sgd for mlp, adam for cnn")
+                       help="default: sgd for mlp, adam for cnn and the text models")
     train.add_argument("--learning-rate", type=_positive(float), default=None,
                        help="default: the optimizer's Keras default (1e-3 for SGD on "
-                            "california_housing)")
+                            "california_housing, 5e-3 for shakespeare)")
     train.add_argument("--no-normalize", action="store_true",
                        help="feed raw inputs (0..255 pixels): reproduces the tutorial's failure, "
                             "with the training doctor's diagnosis in the report")
     train.add_argument("--seed", type=int, default=42, help="random seed (default: 42)")
     train.add_argument("--limit", type=_positive(int), default=None, metavar="N",
-                       help="use only the first N training (and test) samples, for quick runs")
+                       help="use only the first N training (and test) samples, for quick runs "
+                            "(rt_polarity: N shuffled sentences; shakespeare: the first N "
+                            "characters of the text)")
     train.add_argument("--out", default=None, metavar="DIR",
                        help="run folder (default: runs/<timestamp>/)")
     export = commands.add_parser(
@@ -108,6 +119,15 @@ def main(argv=None):
         return 2
     if args.command == "export":
         return export_model_file(args.model, args.format, args.output)
+    if args.dataset in TEXT_DATASETS:
+        return _train_text(parser, args, argv)
+    if args.model in ("lstm", "gru"):
+        parser.error(f"argument --model: {args.model!r} needs a text dataset (rt_polarity or "
+                     f"shakespeare); {args.dataset} takes 'mlp'"
+                     + (" or 'cnn'" if args.dataset != "california_housing" else ""))
+    args.model = args.model or "mlp"
+    args.epochs = args.epochs or 10
+    args.batch_size = args.batch_size or 32
     if args.dataset == "california_housing" and args.model == "cnn":
         parser.error("argument --model: 'cnn' needs an image dataset (fashion_mnist or mnist); "
                      "california_housing takes 'mlp'")
@@ -115,6 +135,30 @@ def main(argv=None):
         parser.error(f"argument --limit: expected at least 2 (training and validation "
                      f"samples), received {args.limit}")
     return train(args, command="gazelle " + shlex.join(argv))
+
+
+def _train_text(parser, args, argv):
+    """Checks the arguments of a text run, fills in its defaults and runs it."""
+    from gazelle import cli_text
+    model, epochs, batch_size, rate = cli_text.DEFAULTS[args.dataset]
+    if args.model in ("mlp", "cnn"):
+        parser.error(f"argument --model: {args.dataset} takes 'lstm' or 'gru' (a recurrent "
+                     f"text model), received {args.model!r}")
+    if args.no_normalize:
+        parser.error(f"argument --no-normalize: {args.dataset} is text; there is nothing to "
+                     "normalize")
+    least = cli_text.MIN_LIMIT[args.dataset]
+    if args.limit is not None and args.limit < least:
+        what = "characters" if args.dataset == "shakespeare" else "sentences"
+        parser.error(f"argument --limit: expected at least {least} {what} for "
+                     f"{args.dataset}, received {args.limit}")
+    args.model = args.model or model
+    args.epochs = args.epochs or epochs
+    args.batch_size = args.batch_size or batch_size
+    args.optimizer = args.optimizer or "adam"
+    if args.learning_rate is None and args.optimizer == "adam":
+        args.learning_rate = rate
+    return cli_text.train_text(args, command="gazelle " + shlex.join(argv))
 
 
 def export_model_file(model_path, fmt="onnx", output=None):
@@ -351,7 +395,8 @@ def export_onnx_checked(model, out, x):
 
     Returns `(rows, note)`: the report's rows (max abs difference, latencies), or no rows
     and a note saying why the export was skipped (no onnx/onnxruntime installed, or a layer
-    ONNX export does not cover)."""
+    ONNX export does not cover); then no `model.onnx` is left in `out`. `x` is fed in the
+    dtype of the graph's input (float32, or integer ids for an Embedding model)."""
     import importlib.util
     if importlib.util.find_spec("onnx") is None or importlib.util.find_spec("onnxruntime") is None:
         return [], ("model.onnx was not written: install the export extra "
@@ -363,7 +408,7 @@ def export_onnx_checked(model, out, x):
         import onnxruntime
         session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
         name = session.get_inputs()[0].name
-        x = np.asarray(x, np.float32)
+        x = np.asarray(x, _ONNX_DTYPES.get(session.get_inputs()[0].type, np.float32))
         expected = np.asarray(model.predict(x, verbose=0))
         got = session.run(None, {name: x})[0]
         timings = {}
@@ -374,12 +419,18 @@ def export_onnx_checked(model, out, x):
                 session.run(None, {name: batch})
             timings[label] = (time.perf_counter() - start) / 20
     except Exception as e:  # the run folder is still useful without it: say why
+        if os.path.exists(path):
+            os.remove(path)   # written, but onnxruntime could not run it
         return [], f"model.onnx was not written: {type(e).__name__}: {e}"
     rows = [("max abs difference vs predict", f"{float(np.max(np.abs(got - expected))):.2e}"),
             ("samples compared", str(len(x)))]
     rows += [(f"onnxruntime latency, {label}", f"{1000 * t:.3f} ms")
              for label, t in timings.items()]
     return rows, None
+
+
+_ONNX_DTYPES = {"tensor(float)": np.float32, "tensor(int32)": np.int32,
+                "tensor(int64)": np.int64}
 
 
 class _Clock:
@@ -395,16 +446,19 @@ class _Clock:
         self.last = now
 
 
-def _fit_with_doctor(model, data, args):
+def _fit_with_doctor(model, data, args, callbacks=None, quiet=()):
     """Fits with the usual display; returns the History and the doctor's warning messages.
 
     Warnings are recorded and still shown as they happen, so the user sees the doctor's
-    findings before the progress bars, as with a plain `fit()`.
+    findings before the progress bars, as with a plain `fit()`. Findings whose code is in
+    `quiet` (e.g. `"class_imbalance"`) are neither shown nor recorded.
     """
     from gazelle.training.diagnostics import DoctorWarning
     findings = []
     with warnings.catch_warnings():
         warnings.simplefilter("always", DoctorWarning)
+        for code in quiet:
+            warnings.filterwarnings("ignore", message=f"{code}:", category=DoctorWarning)
         show = warnings.showwarning
 
         def record(message, category, *rest, **kwargs):
@@ -414,7 +468,7 @@ def _fit_with_doctor(model, data, args):
 
         warnings.showwarning = record  # catch_warnings puts the original back
         history = model.fit(data["x_train"], data["y_train"], epochs=args.epochs,
-                            batch_size=args.batch_size,
+                            batch_size=args.batch_size, callbacks=callbacks,
                             validation_data=(data["x_valid"], data["y_valid"]))
     return history, findings
 
