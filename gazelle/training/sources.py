@@ -1,4 +1,5 @@
-"""Data that reaches the device in blocks: sliced arrays, memmaps, generators, PyDataset. [L4]
+"""Data that reaches the device in blocks: sliced arrays, memmaps, generators, PyDataset,
+and the re-iterable datasets of other libraries (tf.data, DataLoader, Grain). [L4]
 
 `fit` keeps arrays that fit the memory budget resident on the device (trainer.py); all other
 input, and every evaluation and prediction, flows through here as a sequence of `Block`s:
@@ -15,6 +16,7 @@ import mmap
 import os
 import queue
 import threading
+import warnings
 from typing import Any, NamedTuple
 
 import jax
@@ -284,6 +286,66 @@ class BatchSource:
             group.append(batch)
         if group:
             yield _stack(group, step)
+
+
+class IterableSource(BatchSource):
+    """Batches from a re-iterable pipeline (tf.data, a DataLoader, Grain): each epoch is one
+    pass over a fresh iterator. With a step limit (`steps_per_epoch`), the iterator carries
+    on from epoch to epoch, and a new one starts once a pass of known length is used up or
+    the old one runs out (as Keras 3 does; running out mid-epoch ends that epoch early,
+    with a warning)."""
+
+    def __init__(self, x, steps_limit, what, length, make_iterator, kind):
+        self.what, self.kind = what, kind
+        self.dataset = None
+        self.iterable = x
+        self._make = make_iterator
+        self.length = length                 # batches per pass, None when unknown
+        self.limit = steps_limit
+        self.steps = steps_limit if steps_limit is not None else length
+        self._iterator, self._peeked, self._seen = None, None, 0
+        self.exhausted = False               # never: the input is iterated again
+
+    def _next(self):
+        if self._iterator is None:
+            self._iterator, self._seen = iter(self._make()), 0
+        item = next(self._iterator)
+        self._seen += 1
+        return unpack(item, self.what)
+
+    def first(self):
+        if self._peeked is None:
+            try:
+                self._peeked = self._next()
+            except StopIteration:
+                self._iterator = None
+                raise ValueError(f"{self.what}(): the {self.kind} input yielded no "
+                                 "batches.") from None
+        return self._peeked
+
+    def batches(self, epoch, shuffle):
+        if self.limit is None and self._peeked is None:
+            self._iterator = None            # a whole pass: start from the beginning
+        count = 0
+        while self.limit is None or count < self.limit:
+            if self._peeked is not None:
+                item, self._peeked = self._peeked, None
+            else:
+                try:
+                    item = self._next()
+                except StopIteration:
+                    self._iterator = None
+                    if self.limit is not None:
+                        warnings.warn(
+                            f"{self.what}(): the {self.kind} input ran out of data after "
+                            f"{count} of steps_per_epoch={self.limit} batches; the next "
+                            "epoch starts a new pass. Use `.repeat()` on the dataset, or a "
+                            "smaller `steps_per_epoch`.", UserWarning, stacklevel=2)
+                    return
+            yield item
+            count += 1
+        if self.length is not None and self._seen >= self.length:
+            self._iterator = None            # the pass is used up: the next one is fresh
 
 
 def _shapes(batch):

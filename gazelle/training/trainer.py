@@ -10,14 +10,13 @@ import sys
 import warnings
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from gazelle import metrics as metrics_mod
 from gazelle import random as grandom
 from gazelle.callbacks import CallbackList, History
-from gazelle.training import compile_utils, data as data_mod, diagnostics, distribute
-from gazelle.training import sources
+from gazelle.training import compile_utils, diagnostics, distribute
+from gazelle.training import adapters, sources
 from gazelle.training.state import StateLayout
 from gazelle.training.steps import KerasSteps, Steps, check_step_contract, overridden_steps
 
@@ -214,29 +213,6 @@ class Trainer:
         return [m.name for m in self.metrics] if self.metrics else ["loss"]
 
     # -- the epoch loop ------------------------------------------------------------
-    def _precompile(self, kind, state, data, n, batch_size, k):
-        """Starts a background compile of the one-step program for the short last batch of
-        a resident epoch (the caller compiles its main chunk first thing)."""
-        rest = n % batch_size
-        order = jax.ShapeDtypeStruct((_order_length(n, batch_size, k),), jnp.int32)
-        if rest:
-            self.steps.precompile(kind, 1, rest, False, state, data, order, 0, 1)
-
-    def _precompile_blocks(self, kind, state, source, k_max):
-        """Background compiles of the block programs an evaluation of `source` will use."""
-        if not isinstance(source, sources.ArraySource):
-            return
-        data = self._with_targets(jax.tree_util.tree_map(lambda a: a[:0], source.data))
-        bs = source.batch_size
-        full, rest = divmod(source.n, bs)
-        programs = {(1 << (m - 1).bit_length(), bs, (m & (m - 1)) != 0)
-                    for m in _sizes(full, k_max)} | ({(1, rest, False)} if rest else set())
-        for m, b, masked in sorted(programs):
-            shaped = jax.tree_util.tree_map(
-                lambda a: jax.ShapeDtypeStruct((m * b,) + a.shape[1:], _device_dtype(a.dtype)),
-                data)
-            self.steps.precompile(kind, m, b, masked, state, shaped, self._iota(m * b), 0, m)
-
     def _run_chunks(self, kind, state, chunks, callbacks, begin_hooks):
         """Runs (fn, args, first_step, n_valid) chunks: one compiled call, one write-back
         and one host sync each, then the batch-end hook of its last step."""
@@ -262,18 +238,6 @@ class Trainer:
                 close()                  # stops a prefetch thread early
         return state, logs
 
-    def _resident_chunks(self, kind, data, n, batch_size, k, order):
-        """Chunks over a dataset resident on the device, gathered through `order`."""
-        full, rest = divmod(n, batch_size)
-        if full:
-            fn = self.steps.chunk(kind, k, batch_size, masked=full % k != 0)
-            for c in range(math.ceil(full / k)):
-                n_valid = min(k, full - c * k)
-                yield fn, (data, order, c * k * batch_size, n_valid), c * k, n_valid
-        if rest:
-            yield (self.steps.chunk(kind, 1, rest, False),
-                   (data, order, full * batch_size, 1), full, 1)
-
     def _with_targets(self, data):
         x, y, sw = data
         return x, self.step_targets(y), sw
@@ -285,47 +249,6 @@ class Trainer:
             cache[key] = distribute.place(np.arange(rows, dtype=np.int32))
         return cache[key]
 
-    def _block_chunks(self, kind, blocks, k=None, select=None, background=True):
-        """Chunks over host blocks copied to the device one or two blocks ahead. With `k`
-        (training streams), blocks of several steps are padded to k steps and masked: one
-        program for the whole stream. Without, a block of m steps runs the program for the
-        next power of two, padded and masked, so the programs stay few for any data size."""
-        def put(block):
-            data = block.data if select is None else select(block.data)
-            data = jax.tree_util.tree_map(_to_device_dtype, data)
-            m, bs = block.steps, block.batch_size
-            if k is not None:
-                steps = k if m > 1 else 1
-            else:
-                steps = 1 << (m - 1).bit_length()
-            if steps > m:
-                data = sources.pad_rows(data, steps * bs)
-            return distribute.place(data), steps, bs, block
-
-        # A prefetch thread costs ~0.1 ms to start: not worth it for one small block.
-        placed = sources.prefetch(blocks, put) if background else map(put, blocks)
-        for data, steps, bs, block in placed:
-            masked = steps > block.steps or (k is not None and steps > 1)
-            if kind == "predict":
-                fn = self.steps.chunk(kind, steps, bs, False)
-                args = (data, self._iota(steps * bs), 0)
-            else:
-                fn = self.steps.chunk(kind, steps, bs, masked)
-                args = (data, self._iota(steps * bs), 0, block.steps)
-            yield fn, args, block.first_step, block.steps
-
-    def _order(self, n, batch_size, k, shuffle, seed, epoch, n_total=None):
-        """Sample indices for one epoch, on the device: the first `n` of a permutation of
-        `n_total`, padded so every chunk of k steps can slice whole blocks."""
-        n_total = n if n_total is None else n_total
-        order = _shuffled_order(seed, epoch, n_total) if shuffle else \
-            np.arange(n_total, dtype=np.int32)
-        order = order[:n]
-        length = _order_length(n, batch_size, k)
-        if length > n:
-            order = np.concatenate([order, np.zeros((length - n,), np.int32)])
-        return distribute.place(order)
-
     def fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split,
             validation_data, shuffle, class_weight, sample_weight, initial_epoch,
             validation_batch_size, validation_freq, steps_per_epoch=None, validation_steps=None,
@@ -333,89 +256,29 @@ class Trainer:
         model = self.model
         batch_size = _batch_size(batch_size, "batch_size")
         val_bs = _batch_size(validation_batch_size or batch_size, "validation_batch_size")
-        if sources.is_stream(x):
-            # A generator or PyDataset: batches as they come, streamed through blocks.
-            _no_arrays_with_stream(y, sample_weight, "fit")
-            source = sources.BatchSource(x, steps_per_epoch, "fit")
-            x, y, sample_weight = source.first()
-            if y is None and not self.custom:
-                raise ValueError("fit(): the generator/PyDataset must yield (x, y) or "
-                                 "(x, y, sample_weight) batches; it yielded inputs only.")
-            batch_size = source.batch_size
-            n = n_total = None
-        else:
-            (x, y, sample_weight), n = data_mod.standardize(x, y, sample_weight, what="fit",
-                                                            need_y=not self.custom)
-            sample_weight = data_mod.class_weight_to_sample_weight(y, class_weight,
-                                                                   sample_weight)
-            source = None
-        val = val_source = None
+        train, val = adapters.training(
+            x, y, sample_weight, batch_size, steps_per_epoch, class_weight,
+            need_y=not self.custom, validation_split=validation_split,
+            validation_batch_size=val_bs, validation_steps=validation_steps)
         if validation_data is not None:
-            val_source = self._source(validation_data, None, None, val_bs, validation_steps,
-                                      "fit (validation_data)", unpack=True)
-        elif validation_split:
-            if source is not None:
-                raise ValueError("fit(): `validation_split` needs arrays; with a generator or "
-                                 "PyDataset pass `validation_data` instead.")
-            (x, y, sample_weight), n, val, val_n = data_mod.split_validation(
-                (x, y, sample_weight), n, validation_split)
-            if validation_steps is not None:
-                val_n = min(val_n, validation_steps * val_bs)
-            val_source = sources.ArraySource(val, val_n, val_bs)
-        if source is None:
-            n_total = n
-            if steps_per_epoch is not None:
-                n = min(n, steps_per_epoch * batch_size)
+            val = adapters.validation(validation_data, val_bs, validation_steps,
+                                      need_y=not self.custom)
+        x, y, _ = train.setup()
         steps = self._ensure_ready(x, y)
-        y = self.step_targets(y)
-        if source is not None and class_weight:
-            raise ValueError("fit(): `class_weight` needs arrays; a generator or PyDataset can "
-                             "yield (x, y, sample_weight) batches instead.")
-        vsample = None
-        if self.custom:
-            # The model's own steps decide what y means: no label checks, no doctor.
-            self._doctor = None
-        else:
-            if val_source is not None:
-                vx, vy, _ = val_source.sample()
-                vsample = (vx, self.targets(vy))
-                diagnostics.check_labels(self, *vsample)
-            diagnostics.check_labels(self, x, y)
-            # The training doctor (gazelle.doctor): host-side findings, nothing in the steps.
-            xs, ys = (x, y) if source is None else (x, self.targets(y))
-            if source is None and sources.is_memmap((x, y)):
-                xs, ys = jax.tree_util.tree_map(lambda a: np.asarray(a[:2048]), (x, y))
-            self._doctor = diagnostics.start(model, self, xs, ys, vsample,
-                                             bool(class_weight) or sample_weight is not None,
-                                             doctor)
-
-        resident = source is None and not sources.is_memmap((x, y, sample_weight)) and \
-            _nbytes((x, y, sample_weight)) <= sources.memory_budget()
-        if source is None and not resident:
-            source = sources.ArraySource((x, y, sample_weight), n, batch_size)
-        steps_count = math.ceil(n / batch_size) if n is not None else source.steps
-        stream_progbar = n is None
+        self._doctor = None if self.custom else self._start_doctor(train, val, class_weight,
+                                                                   doctor)
         cb = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
             callbacks, add_history=True,
-            add_progbar=("steps" if stream_progbar else True) if verbose != 0 else False,
-            model=model, verbose=verbose, epochs=epochs, steps=steps_count, samples=n,
-            batch_size=batch_size,
-            val_samples=getattr(val_source, "n", 0) if val_source is not None else 0)
+            add_progbar=("steps" if train.n is None else True) if verbose != 0 else False,
+            model=model, verbose=verbose, epochs=epochs, steps=train.steps, samples=train.n,
+            batch_size=train.batch_size, val_samples=val.n or 0 if val is not None else 0)
         per_batch = cb.needs_batch_hooks("train")
-        full_steps = n // batch_size if n is not None else (steps_count or 1 << 30)
-        k = self._chunk_steps(full_steps, verbose, per_batch)
-        if not resident:
-            k = sources.max_block_steps(x, batch_size, cap=k)
+        k = train.block_steps(self._chunk_steps(train.full_steps, verbose, per_batch), "train")
         seed = grandom.next_seed()
         state = steps.layout.lift()
-        if resident:
-            data = distribute.place((x, y, sample_weight))
-            # Epoch 1 needs up to four programs; all but the first compile in the background
-            # while the first chunks run, so the epoch does not stall at its end to compile.
-            self._precompile("train", state, data, n, batch_size, k)
-        if val_source is not None:
-            self._precompile_blocks("test", state, val_source,
-                                    self._eval_block_steps(val_source, 0, False))
+        train.precompile(self, "train", state, k)
+        if val is not None:
+            val.precompile(self, "test", state, self._eval_block_steps(val, 0, False))
         del state
 
         model.stop_training = False
@@ -430,31 +293,19 @@ class Trainer:
             state = steps.layout.lift()
             state = state._replace(metrics=steps.reset_metrics())
             if self._doctor:
-                self._doctor.begin_epoch(epoch, steps_count or 0)
-            if resident:
-                order = self._order(n, batch_size, k, shuffle, seed, epoch, n_total)
-                chunks = self._resident_chunks("train", data, n, batch_size, k, order)
-            elif isinstance(source, sources.ArraySource):
-                order = _shuffled_order(seed, epoch, n_total)[:n] if shuffle else None
-                chunks = self._block_chunks("train", source.blocks(
-                    _sizes(n // batch_size, k), order), k=k,
-                                            select=self._with_targets)
-            else:
-                chunks = self._block_chunks("train", source.blocks(epoch, k, shuffle), k=k,
-                                            select=self._with_targets)
+                self._doctor.begin_epoch(epoch, train.steps or 0)
+            chunks = train.chunks(self, "train", epoch, k, shuffle, seed)
             state, logs = self._run_chunks("train", state, chunks, cb, per_batch)
             epoch_logs = dict(logs)
-            if getattr(source, "exhausted", False) and epoch + 1 < epochs:
+            if train.exhausted and epoch + 1 < epochs:
                 warnings.warn(
                     f"fit(): the generator `x` ran out of data in epoch {epoch + 1}; training "
                     f"stops here. Pass `steps_per_epoch` (at most the batches it yields per "
                     f"epoch), or a generator that loops, to train {epochs} epochs.",
                     UserWarning, stacklevel=4)
                 model.stop_training = True
-            if val_source is not None and not model.stop_training and \
-                    _due(epoch, validation_freq):
-                val_logs = self._evaluate_source(val_source, cb, verbose=0, hooks=False,
-                                                 epoch=epoch)
+            if val is not None and not model.stop_training and _due(epoch, validation_freq):
+                val_logs = self._evaluate_source(val, cb, verbose=0, hooks=False, epoch=epoch)
                 epoch_logs.update({"val_" + name: v for name, v in val_logs.items()})
             if self._doctor:
                 self._doctor.after_epoch(epoch, epoch_logs)
@@ -468,44 +319,38 @@ class Trainer:
         history = next((c for c in cb.callbacks if isinstance(c, History)), None)
         return history if history is not None else model.history
 
-    def _source(self, x, y, sample_weight, batch_size, steps, what, unpack=False):
-        """A BatchSource (generator, PyDataset) or an ArraySource over standardized arrays."""
-        if sources.is_stream(x):
-            _no_arrays_with_stream(y, sample_weight, what)
-            return sources.BatchSource(x, steps, what)
-        if unpack:
-            x, y, sample_weight = data_mod.unpack_validation_data(x)
-        (x, y, sample_weight), n = data_mod.standardize(x, y, sample_weight, what=what,
-                                                        need_y=not self.custom)
-        if steps is not None:
-            n = min(n, steps * batch_size)
-        return sources.ArraySource((x, y, sample_weight), n, batch_size)
+    def _start_doctor(self, train, val, class_weight, doctor):
+        """Label checks, then the training doctor (gazelle.doctor): host-side findings,
+        nothing in the steps. (A model's own steps decide what y means: neither runs.)"""
+        x, y, sample_weight = train.setup()
+        y = self.targets(y)
+        vsample = None
+        if val is not None:
+            vx, vy, _ = val.sample()
+            vsample = (vx, self.targets(vy))
+            diagnostics.check_labels(self, *vsample)
+        diagnostics.check_labels(self, x, y)
+        if sources.is_memmap((x, y)):
+            x, y = jax.tree_util.tree_map(lambda a: np.asarray(a[:2048]), (x, y))
+        return diagnostics.start(self.model, self, x, y, vsample,
+                                 bool(class_weight) or sample_weight is not None, doctor)
 
-    def _eval_block_steps(self, source, verbose, hooks):
+    def _eval_block_steps(self, adapter, verbose, hooks):
         """Steps per evaluation block: a power of two within the block budget (and about a
         twentieth of the data on a live progress bar)."""
-        if isinstance(source, sources.ArraySource):
-            cap = self._chunk_steps(source.n // source.batch_size, verbose, hooks)
-            return sources.max_block_steps(source.data, source.batch_size, cap=cap)
-        first = source.first()
-        cap = self._chunk_steps(source.steps or 1 << 30, verbose, hooks)
-        return sources.max_block_steps(first, source.batch_size, cap=cap)
+        return adapter.block_steps(self._chunk_steps(adapter.full_steps, verbose, hooks),
+                                   "test")
 
-    def _evaluate_source(self, source, cb, verbose, hooks=True, epoch=0):
+    def _evaluate_source(self, adapter, cb, verbose, hooks=True, epoch=0):
         steps = self.steps
         per_batch = hooks and cb.needs_batch_hooks("test")
-        k = self._eval_block_steps(source, verbose, per_batch)
+        k = self._eval_block_steps(adapter, verbose, per_batch)
         state = steps.layout.lift()
         state = state._replace(metrics=steps.reset_metrics())
-        if isinstance(source, sources.ArraySource):
-            blocks = source.blocks(_sizes(source.n // source.batch_size, k))
-        else:
-            blocks = source.blocks(epoch, k)
         if hooks:
             cb.on_test_begin()
-        state, logs = self._run_chunks("test", state, self._block_chunks(
-            "test", blocks, select=self._with_targets, background=not source.small()),
-            cb if hooks else _NO_CALLBACKS, per_batch)
+        state, logs = self._run_chunks("test", state, adapter.chunks(self, "test", epoch, k),
+                                       cb if hooks else _NO_CALLBACKS, per_batch)
         steps.layout.write_back_metrics(state.metrics)
         if hooks:
             cb.on_test_end(logs)
@@ -514,22 +359,22 @@ class Trainer:
     def evaluate(self, x, y, batch_size, verbose, sample_weight, callbacks, return_dict,
                  steps=None):
         batch_size = _batch_size(batch_size, "batch_size")
-        source = self._source(x, y, sample_weight, batch_size, steps, "evaluate")
-        sx, sy, _ = source.sample()
+        adapter = adapters.get(x, y, sample_weight, batch_size, steps, "evaluate",
+                               need_y=not self.custom)
+        sx, sy, _ = adapter.sample()
         if sy is None and not self.custom:
             raise ValueError("evaluate() needs targets `y` to compute the loss; received "
-                             "y=None." if not isinstance(source, sources.BatchSource) else
+                             "y=None." if adapter.n is not None else
                              "evaluate(): the generator/PyDataset must yield (x, y) batches.")
         self._ensure_ready(sx, sy)
         if not self.custom:
             diagnostics.check_labels(self, sx, self.targets(sy))
-        n = getattr(source, "n", None)
         cb = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
-            callbacks, add_progbar=("steps" if n is None else True) if verbose != 0 else False,
-            model=self.model, verbose=verbose, epochs=1,
-            steps=math.ceil(n / batch_size) if n is not None else source.steps, samples=n,
-            batch_size=source.batch_size, val_samples=0)
-        logs = self._evaluate_source(source, cb, verbose)
+            callbacks, add_progbar=("steps" if adapter.n is None else True)
+            if verbose != 0 else False, model=self.model, verbose=verbose, epochs=1,
+            steps=adapter.steps, samples=adapter.n, batch_size=adapter.batch_size,
+            val_samples=0)
+        logs = self._evaluate_source(adapter, cb, verbose)
         if return_dict:
             return logs
         values = [logs[name] for name in self.metrics_names if name in logs]
@@ -538,53 +383,12 @@ class Trainer:
     def predict(self, x, batch_size, verbose, callbacks, steps=None):
         model = self.model
         batch_size = _batch_size(batch_size, "batch_size")
-        if sources.is_stream(x):
-            source = sources.BatchSource(x, steps, "predict")
-            first = source.first()[0]
-        else:
-            (x, _, _), n = data_mod.standardize(x, None, None, what="predict", need_y=False)
-            if steps is not None:
-                n = min(n, steps * batch_size)
-            source, first = sources.ArraySource(x, n, batch_size), x
+        adapter = adapters.get(x, None, None, batch_size, steps, "predict", predict=True)
         if not model.built:
+            first = adapter.setup()
+            first = first[0] if isinstance(adapter, adapters.Batches) else first
             model(jax.tree_util.tree_map(lambda a: np.asarray(a[:1]), first))
-        return predict_source(model, source)
-
-
-def _no_arrays_with_stream(y, sample_weight, what):
-    for name, value in (("y", y), ("sample_weight", sample_weight)):
-        if value is not None:
-            raise ValueError(f"{what}(): `{name}` is not supported when `x` is a generator or "
-                             f"a PyDataset; yield (x, y) or (x, y, sample_weight) batches.")
-
-
-def _order_length(n, batch_size, k):
-    """Length of an epoch's index array: n, padded up to whole chunks of k full batches."""
-    full = n // batch_size
-    return max(n, math.ceil(full / k) * k * batch_size if full else 0)
-
-
-def _sizes(full, k):
-    """Steps per block: blocks of k, then what is left."""
-    return [k] * (full // k) + ([full % k] if full % k else [])
-
-
-def _nbytes(tree):
-    return sum(int(np.prod(leaf.shape)) * leaf.dtype.itemsize
-               for leaf in jax.tree_util.tree_leaves(tree))
-
-
-def _device_dtype(dtype):
-    dtype = np.dtype(dtype)
-    return {np.dtype(np.float64): np.dtype(np.float32),
-            np.dtype(np.int64): np.dtype(np.int32)}.get(dtype, dtype)
-
-
-def _to_device_dtype(a):
-    """float64/int64 blocks (from memmaps, which standardize leaves untouched) as 32-bit."""
-    a = np.asarray(a) if not isinstance(a, jax.Array) else a
-    target = _device_dtype(a.dtype)
-    return a.astype(target) if target != a.dtype else a
+        return predict_source(model, adapter)
 
 
 class _NoCallbacks:
@@ -595,8 +399,8 @@ class _NoCallbacks:
 _NO_CALLBACKS = _NoCallbacks()
 
 
-def predict_source(model, source):
-    """Runs the model over a source in compiled blocks and returns numpy outputs."""
+def predict_source(model, adapter):
+    """Runs the model over an adapter's input in compiled blocks; numpy outputs."""
     steps = getattr(model, "_predict_steps", None)
     trainable = model.trainable_variables
     if steps is None or steps.layout.trainable != trainable:
@@ -607,18 +411,11 @@ def predict_source(model, source):
     steps.run_eagerly = bool(getattr(trainer, "run_eagerly", False))
     runner = _Predictor(steps)
     state = steps.layout.lift()
-    if isinstance(source, sources.ArraySource):
-        model._check_input(source.data)
-        k = sources.max_block_steps(source.data, source.batch_size)
-        blocks = source.blocks(_sizes(source.n // source.batch_size, k))
-        select = None
-    else:
-        k = sources.max_block_steps(source.first()[0], source.batch_size)
-        blocks = source.blocks(0, k)
-        select = (lambda d: d[0])
+    if isinstance(adapter, adapters.ArrayBlocks):
+        model._check_input(adapter.setup())
+    k = adapter.block_steps(None, "predict")
     outputs, counts = [], []
-    for fn, args, _, n_valid in runner._block_chunks("predict", blocks, select=select,
-                                                     background=not source.small()):
+    for fn, args, _, n_valid in adapter.chunks(runner, "predict", 0, k):
         outputs.append(fn(state, *args))
         counts.append(n_valid)
     outputs = distribute.to_host(outputs)   # also gathers arrays split over processes
@@ -636,7 +433,8 @@ def predict_source(model, source):
 
 def predict_arrays(model, x, n, batch_size):
     """Predictions for in-memory arrays x (n samples), in blocks of `batch_size` rows."""
-    return predict_source(model, sources.ArraySource(x, n, batch_size))
+    return predict_source(model, adapters.ArrayBlocks(sources.ArraySource(x, n, batch_size),
+                                                      predict=True))
 
 
 class _Predictor:
@@ -646,7 +444,6 @@ class _Predictor:
         self.steps = steps
 
     _iota = Trainer._iota
-    _block_chunks = Trainer._block_chunks
 
 
 def _validate_identifiers(loss, metrics):
