@@ -102,7 +102,8 @@ def test_init_fn_builds_weights_in_keras_order_and_dtypes():
 
 def test_pytree_inputs_and_outputs():
     def init_fn(rng, inputs):
-        return {"wa": jnp.ones((inputs["a"].shape[-1], 2)), "wb": jnp.ones((inputs["b"].shape[-1], 2))}
+        return {"wa": jnp.ones((inputs["a"].shape[-1], 2)),
+                "wb": jnp.ones((inputs["b"].shape[-1], 2))}
 
     def call_fn(params, inputs):
         a = inputs["a"] @ params["wa"]
@@ -159,6 +160,26 @@ def test_fit_three_sgd_steps_matches_keras(call_fn):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(h1.history["loss"], h2.history["loss"], rtol=1e-5)
     assert not np.allclose(ours.get_weights()[1], _params()["w"])      # it did train
+
+
+def test_frozen_layer_keeps_params_and_still_updates_state():
+    x, y = _random((8, 5), seed=3), _random((8, 3), seed=4)
+    layers = []
+    for lib in (keras, k3):
+        inputs = lib.Input((5,))
+        layer = lib.layers.JaxLayer(counting_call, params=_params(), trainable=False,
+                                    state={"steps": np.zeros((), "int32"),
+                                           "mean": np.zeros((5,), "float32")})
+        model = lib.Model(inputs, lib.layers.Dense(3)(layer(inputs)))
+        model.compile(optimizer="sgd", loss="mse")
+        model.fit(x, y, batch_size=4, shuffle=False, verbose=0)
+        layers.append(layer)
+    for layer in layers:
+        assert not layer.trainable_weights and len(layer.non_trainable_weights) == 4
+        np.testing.assert_array_equal(np.asarray(layer.params["w"].value), _params()["w"])
+        assert int(layer.state["steps"].value) == 2
+    np.testing.assert_allclose(np.asarray(layers[0].state["mean"].value),
+                               np.asarray(layers[1].state["mean"].value), rtol=1e-6)
 
 
 def test_stateful_call_fn_updates_state_in_fit_like_keras():
@@ -452,9 +473,13 @@ def test_flax_layer_matches_keras_outputs_and_fit():
 def test_flax_layer_init_at_build_and_methods():
     _, Plain = _flax_modules()
     x = _random((2, 4))
-    for method in (None, "doubled"):
+    def halved(module, inputs):         # a function that takes the module
+        return 0.5 * module(inputs)
+
+    for method in (None, "doubled", halved):
+        theirs_method = Plain().doubled if method == "doubled" else method
         ours, theirs = FlaxLayer(Plain(), method=method), k3.layers.FlaxLayer(
-            Plain(), method=None if method is None else Plain().doubled)
+            Plain(), method=theirs_method)
         ours(x)
         theirs(x)
         assert [w.shape for w in ours.weights] == [tuple(w.shape) for w in theirs.weights]
