@@ -1,7 +1,7 @@
 """ConvLSTM1D/2D/3D against Keras 3: same weights and inputs give the same outputs (and
 gradients) for both data formats, both paddings, strides and dilation, every return/
-direction option, masks and initial states; configs, `.keras` files both ways, stateful
-batches, dropout, a short fit, and clear errors."""
+direction option, masks and initial states; configs, `.keras` files both ways (through
+Bidirectional too), stateful batches, dropout, a short fit, and clear errors."""
 import jax
 import jax.numpy as jnp
 import keras as k3
@@ -162,7 +162,8 @@ def test_configs_match_keras_and_round_trip():
 def _model(lib):
     return lib.Sequential([
         lib.Input((3, 6, 6, 2)),
-        lib.layers.ConvLSTM2D(3, 3, padding="same", return_sequences=True),
+        lib.layers.Bidirectional(lib.layers.ConvLSTM2D(3, 3, padding="same",
+                                                       return_sequences=True)),
         lib.layers.ConvLSTM2D(2, 2, strides=2, data_format="channels_first"),
         lib.layers.Flatten(),
         lib.layers.Dense(2),
@@ -221,7 +222,7 @@ def test_fit_trains_in_the_compiled_step():
     y = x[:, -1].mean(axis=(1, 2)) + 0.5
     model = keras.Sequential([
         keras.Input((4, 6, 6, 1)),
-        keras.layers.ConvLSTM2D(4, 3, padding="same"),
+        keras.layers.ConvLSTM2D(4, 3, padding="same", dropout=0.1, recurrent_dropout=0.1),
         keras.layers.GlobalAveragePooling2D(),
         keras.layers.Dense(1),
     ])
