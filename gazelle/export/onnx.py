@@ -462,14 +462,14 @@ def _output_masks(g, call, ys):
         return
     if hasattr(layer, "_stack") or hasattr(layer, "_input_tensors"):
         return                                   # a nested model: its layers set them
-    if cls in _IDENTITY_LAYERS:
-        found = [call.masks[0]]
-    elif not layer.supports_masking:
+    if not layer.supports_masking:
         return
     elif type(layer).compute_mask is Layer.compute_mask:
         found = call.first_masks()
     elif cls in ("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum"):
         found = [_merged_mask(g, call.masks, layer.name)]
+    elif cls == "Concatenate":
+        found = [_concatenated_mask(g, call, layer)]
     else:
         from gazelle.export import onnx_attention, onnx_recurrent
         rule = onnx_recurrent.MASK_RULES.get(cls) or onnx_attention.MASK_RULES.get(cls)
@@ -490,6 +490,26 @@ def _merged_mask(g, masks, base):
     for m in masks[1:]:
         out = g.op("Or", [out, m], f"{base}/mask_or", dtype="bool")
     return out
+
+
+def _concatenated_mask(g, call, layer):
+    """Concatenate's mask (Keras 3): the inputs' masks (all True for an unmasked input),
+    each broadcast to its input, concatenated, then any() over the last axis."""
+    base = f"{layer.name}/mask"
+    full = []
+    for i, (x, m) in enumerate(zip(call.xs, call.masks)):
+        shape = g.op("Shape", [x], f"{base}/shape{i}", dtype="int64")
+        if m is None:
+            m = g.op("ConstantOfShape", [shape], f"{base}/ones{i}", dtype="bool",
+                     value=g.onnx.numpy_helper.from_array(np.ones((1,), bool)))
+        else:
+            if len(call.shapes[i]) > 2:
+                m = g.unsqueeze(m, [-1], f"{base}/expand{i}")
+            m = g.op("Expand", [m, shape], f"{base}/broadcast{i}", dtype="bool")
+        full.append(g.op("Cast", [m], f"{base}/float{i}", to=g.onnx.TensorProto.FLOAT))
+    joined = g.op("Concat", full, f"{base}/concat", axis=int(layer.axis))
+    return g.op("Greater", [g.reduce("ReduceMax", joined, [-1], f"{base}/any"),
+                            g.const(0.0, f"{base}/zero")], f"{base}/mask", dtype="bool")
 
 
 def _convert_model(g, model, inputs):

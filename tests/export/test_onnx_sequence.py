@@ -147,7 +147,24 @@ def _masked():
     return keras.Model(ids, outs)
 
 
+def _masks_through_layers():
+    """Masks carried by Dropout/noise layers, merged by Add/Concatenate (Keras 3's rules:
+    OR when every input is masked, none otherwise; Concatenate counts an unmasked input as
+    all True) and passed into a nested Sequential."""
+    ids = keras.Input((STEPS,), dtype="int32")
+    a = L.Embedding(VOCAB, 3, mask_zero=True)(ids)
+    b = L.Embedding(VOCAB, 2, mask_zero=True)(ids)
+    c = L.Embedding(VOCAB, 3)(ids)
+    return keras.Model(ids, [
+        L.LSTM(2)(L.Concatenate()([a, b])), L.GRU(2)(L.Concatenate(axis=1)([a, c])),
+        L.GRU(2)(L.Concatenate()([a, c])),
+        keras.Sequential([L.LSTM(3, return_sequences=True), L.Dense(2)])(L.Dropout(0.1)(a)),
+        L.GlobalAveragePooling1D()(L.GaussianNoise(0.1)(L.Add()([a, a]))),
+        L.SimpleRNN(2)(L.Add()([a, c]))])
+
+
 RECURRENT = {
+    "masks_through_layers": _masks_through_layers,
     "native_operators": _native,
     "scan_activations": _scan_activations,
     "return_state": _states,
