@@ -5,6 +5,13 @@ Each supported layer becomes a few ONNX nodes over tensors kept in Keras's own l
 around their node. The batch dimension (and any other `None` dimension) stays dynamic.
 Inference behaviour only: dropout and noise layers are identities, BatchNormalization
 uses its moving statistics. Needs the `onnx` package (`pip install gazelle[export]`).
+
+Keras masks travel with the graph: `Embedding(mask_zero=True)` and `Masking` make a bool
+`(batch, steps)` tensor, each layer passes it on by its own `supports_masking` and
+`compute_mask` rules, and the layers that use it (recurrent layers, attention, masked
+average pooling) apply it; a layer that would need a mask its ONNX form cannot apply is
+refused by name. Recurrent layers and their wrappers are in `onnx_recurrent.py`;
+attention, EinsumDense, RMSNormalization and `keras.ops` nodes in `onnx_attention.py`.
 """
 import os
 

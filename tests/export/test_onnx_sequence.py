@@ -346,18 +346,24 @@ def test_attention_family_matches_predict(family, tmp_path):
     _check(_spread(ATTENTION[family]()), tmp_path, family)
 
 
-def test_transformer_variable_length(tmp_path):
-    """A sequence axis declared None stays dynamic (the causal mask is built at run time)."""
-    model = _functional(lambda x: L.MultiHeadAttention(2, 3)(
-        L.Embedding(VOCAB, 4)(x), L.Embedding(VOCAB, 4)(x), use_causal_mask=True),
-        shape=(None,), dtype="int32")
-    _spread(model)
+def test_variable_length_sequences(tmp_path):
+    """A sequence axis declared None stays dynamic: the causal mask is built at run time,
+    the recurrent operators and the Scan take any number of steps."""
+    ids = keras.Input((None,), dtype="int32")
+    plain, masked = L.Embedding(VOCAB, 4)(ids), L.Embedding(VOCAB, 4, mask_zero=True)(ids)
+    model = _spread(keras.Model(ids, [
+        L.MultiHeadAttention(2, 3)(plain, plain, use_causal_mask=True),
+        L.LSTM(3, return_sequences=True)(plain),
+        L.Bidirectional(L.GRU(2))(masked)]))
     model.export(tmp_path / "m.onnx", format="onnx", verbose=False)
     session = _session(tmp_path / "m.onnx")
+    assert all(isinstance(d, str) for d in session.get_inputs()[0].shape)
     for length in (2, 9):
-        ids = np.random.default_rng(length).integers(0, VOCAB, (3, length)).astype("int32")
-        (got,) = session.run(None, {session.get_inputs()[0].name: ids})
-        np.testing.assert_allclose(got, model.predict(ids, verbose=0), rtol=1e-5, atol=1e-5)
+        tokens = _ids(4, length)[:, :length] if length <= STEPS else np.random.default_rng(
+            length).integers(0, VOCAB, (4, length)).astype("int32")
+        got = session.run(None, {session.get_inputs()[0].name: tokens})
+        for a, b in zip(got, model.predict(tokens, verbose=0)):
+            np.testing.assert_allclose(a, np.asarray(b), rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.slow
