@@ -282,6 +282,18 @@ def _attention_layers():
         L.AdditiveAttention(use_scale=False)([q, v], use_causal_mask=True)])
 
 
+def _explicit_masks():
+    """Masks given as call arguments (model inputs) rather than carried by the tensors."""
+    q, v = keras.Input((4, 5), name="q"), keras.Input((STEPS, 5), name="v")
+    qm = keras.Input((4,), dtype="bool", name="q_mask")
+    vm = keras.Input((STEPS,), dtype="bool", name="v_mask")
+    return keras.Model([q, v, qm, vm], [
+        L.MultiHeadAttention(2, 3)(q, v, query_mask=qm, value_mask=vm),
+        L.MultiHeadAttention(2, 3, value_dim=2)(q, v, key_mask=vm, key=v),
+        L.Attention()([q, v], mask=[qm, vm]),
+        L.AdditiveAttention()([q, v], mask=[None, vm])])
+
+
 def _attention_masked():
     ids = keras.Input((STEPS,), dtype="int32")
     x = L.Embedding(VOCAB, 4, mask_zero=True)(ids)
@@ -335,6 +347,7 @@ ATTENTION = {
     "mha_masked": _mha_masked,
     "attention_layers": _attention_layers,
     "attention_masked": _attention_masked,
+    "explicit_masks": _explicit_masks,
     "einsum_dense": _einsum_dense,
     "normalizations": _normalizations,
     "ops_on_placeholders": _ops_on_placeholders,
