@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from gazelle import config
-from gazelle.core import masks, naming, serialization, shapes, symbolic
+from gazelle.core import foreign, masks, naming, serialization, shapes, symbolic
 from gazelle.core.variables import AllocationRefused, StatelessScope, Variable
 from gazelle.random import SeedGenerator
 
@@ -121,6 +121,9 @@ class Layer:
             return inputs @ self.w
     ```
     """
+
+    # tf.data's autograph calls a layer as it is (core/foreign.py runs it on NumPy).
+    autograph_info__ = None
 
     # Inputs of these dtypes are cast to the layer's dtype (uint8 images, float64 numpy).
     _cast_inputs = True
@@ -419,6 +422,8 @@ class Layer:
             raise TypeError(f"Layer '{self.name}' was called without inputs.")
         if symbolic.any_symbolic((args, kwargs)):
             return self._symbolic_call(args, kwargs)
+        if foreign.has_tf_tensor(args):         # inside tf.data: run through numpy_function
+            return foreign.call_with_tf(self, args, kwargs)
         previous_mask = kwargs.get("mask")
         if previous_mask is None:
             # Read before casting: a cast makes a new array, which carries no mask.

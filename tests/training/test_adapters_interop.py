@@ -97,3 +97,62 @@ def test_tf_data_map_with_numpy_transform():
     m.fit(ds, epochs=2, verbose=0)
     same_weights(m, ref)
     assert keras.backend.backend() == "jax"
+
+
+# -- gazelle layers inside tf.data.Dataset.map ------------------------------------------
+def images(n=10, seed=0):
+    return np.random.default_rng(seed).uniform(0, 255, (n, 8, 8, 3)).astype("float32")
+
+
+@pytest.mark.parametrize("make", [
+    lambda: keras.layers.Rescaling(1 / 255.0, offset=-0.5),
+    lambda: keras.layers.Resizing(4, 6),
+    lambda: keras.layers.Resizing(5, 5, crop_to_aspect_ratio=True),
+    lambda: keras.layers.RandomFlip("horizontal_and_vertical", seed=3),
+], ids=["rescaling", "resizing", "resizing_crop", "random_flip"])
+def test_image_layers_in_dataset_map(make):
+    tf = pytest.importorskip("tensorflow")
+    x, y = images(), np.arange(10)
+    keras.utils.set_random_seed(1)
+    layer = make()
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(4).map(lambda a, b: (layer(a), b))
+    spec = ds.element_spec[0]
+    got = [a for a, _ in ds.as_numpy_iterator()]
+    keras.utils.set_random_seed(1)
+    fresh = make()                     # the same seed: the same random draws, batch by batch
+    want = [np.asarray(fresh(x[i:i + 4])) for i in range(0, 10, 4)]
+    assert spec.shape.as_list() == [None] + list(want[0].shape[1:])
+    assert spec.dtype.as_numpy_dtype == want[0].dtype
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-5)
+
+
+@pytest.mark.parametrize("length", [None, 6])
+def test_text_vectorization_in_dataset_map(length):
+    tf = pytest.importorskip("tensorflow")
+    texts = np.array(["the cat sat on the mat", "a dog", "the dog ran far away", "cat"])
+    layer = keras.layers.TextVectorization(max_tokens=12, output_sequence_length=length)
+    layer.adapt(texts)
+    ds = tf.data.Dataset.from_tensor_slices(texts).batch(2).map(layer)
+    assert ds.element_spec.shape.as_list() == [None, length]
+    got = list(ds.as_numpy_iterator())
+    for i, batch in enumerate(got):
+        np.testing.assert_array_equal(batch, np.asarray(layer(texts[2 * i:2 * i + 2])))
+
+
+def test_layer_with_trainable_weights_in_dataset_map_is_refused():
+    tf = pytest.importorskip("tensorflow")
+    dense = keras.layers.Dense(3)
+    ds = tf.data.Dataset.from_tensor_slices(np.zeros((4, 5), "float32")).batch(2)
+    with pytest.raises(ValueError, match="dense.*trainable weights.*inside the model"):
+        ds.map(dense)
+
+
+def test_fit_on_a_dataset_preprocessed_by_a_layer():
+    tf = pytest.importorskip("tensorflow")
+    x, y = data(96)
+    scale = keras.layers.Rescaling(0.5)
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(32).map(lambda a, b: (scale(a), b))
+    m = model()
+    m.fit(ds, epochs=2, verbose=0)
+    same_weights(m, reference(x * 0.5, y))
