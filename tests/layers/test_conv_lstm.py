@@ -159,6 +159,15 @@ def test_configs_match_keras_and_round_trip():
     assert from_keras.get_config() == {**a, "name": b["name"]}
 
 
+@pytest.mark.parametrize("kind", ["ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"])
+def test_signatures_match_keras(kind):
+    import inspect
+    ours = inspect.signature(getattr(keras.layers, kind)).parameters
+    theirs = inspect.signature(getattr(k3.layers, kind)).parameters
+    assert list(ours) == list(theirs)
+    assert [p.default for p in ours.values()] == [p.default for p in theirs.values()]
+
+
 def _model(lib):
     return lib.Sequential([
         lib.Input((3, 6, 6, 2)),

@@ -121,6 +121,7 @@ class ConvLSTMCell(LSTMCell):
                 f"kernel_size={self.kernel_size} with padding='{self.padding}', "
                 f"strides={self.strides} and dilation_rate={self.dilation_rate}; the output "
                 "would be empty. Use padding='same', a smaller kernel or larger inputs.")
+        # in __dict__: a tuple attribute would count as a structure change (Layer.__setattr__)
         self.__dict__["_input_step_shape"] = shape[1:]
         self.__dict__["_state_step_shape"] = state
         width = 4 * self.filters
