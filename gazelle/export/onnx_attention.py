@@ -1,7 +1,8 @@
 """ONNX nodes for attention, EinsumDense, RMSNormalization, masked average pooling and
 `keras.ops` calls on placeholders. [top]
 
-MultiHeadAttention follows gazelle's two paths: when XLA's fused attention runs (no
+MultiHeadAttention (and GroupedQueryAttention, whose key/value heads are repeated for
+the query heads) follows gazelle's two paths: when XLA's fused attention runs (no
 dropout, no scores returned, equal key and value head sizes) the scores are scaled after
 the product and masked positions get a large negative number; otherwise the query is
 scaled first and the masked softmax puts zeros at masked positions. Masks come from the
@@ -133,18 +134,27 @@ def _all(g, parts, base):
     return mask, rank
 
 
-# -- MultiHeadAttention ---------------------------------------------------------------------
-def _mha(g, layer, call):
-    from gazelle.layers.attention.multi_head_attention import MultiHeadAttention
+# -- MultiHeadAttention, GroupedQueryAttention ---------------------------------------------
+def _repeat_heads(g, x, repeats, heads, dim, base):
+    """`jnp.repeat(x, repeats, axis=2)` for `(batch, steps, heads, dim)`."""
+    if repeats == 1:
+        return x
+    x = g.unsqueeze(x, [3], f"{base}/split_heads")
+    x = g.op("Tile", [x, g.const([1, 1, 1, repeats, 1], f"{base}/repeats", "int64")],
+             f"{base}/tiled")
+    return g.op("Reshape", [x, g.const([0, 0, heads * repeats, dim], f"{base}/heads", "int64")],
+                f"{base}/repeated")
+
+
+def _heads_attention(g, layer, call, spec):
+    """The attention of MultiHeadAttention and GroupedQueryAttention over projected heads,
+    mirroring gazelle's fused path (`jax.nn.dot_product_attention`) or its einsum path."""
     base = layer.name
-    if type(layer)._compute_attention is not MultiHeadAttention._compute_attention:
-        raise _unsupported(layer, "it overrides _compute_attention")
     a = layer._bind(call.args, call.kwargs)
     query, value, key = a["query"], a["value"], a.get("key")
-    if len(layer._attention_axes) != 1 or len(query.shape) != 3:
-        raise _unsupported(layer, f"attention_axes={layer._attention_axes} over a query of "
-                           f"shape {query.shape}; only the default attention over the steps "
-                           "of (batch, steps, features) inputs exports")
+    if len(query.shape) != 3:
+        raise _unsupported(layer, f"a query of shape {query.shape}; only (batch, steps, "
+                           "features) inputs export")
 
     def given_or_attached(name, tensor):
         explicit = a.get(f"{name}_mask")
@@ -166,21 +176,24 @@ def _mha(g, layer, call):
             parts.append((g.unsqueeze(m, [-2], f"{base}/{name}_mask"), 3))
     if a.get("use_causal_mask", False):
         parts.append((_causal(g, query.name, value.name, base), 3))
-    if layer._sliding_window is not None:
-        parts.append((_window(g, query.name, value.name, layer._sliding_window, base), 3))
+    if spec["sliding_window"] is not None:
+        parts.append((_window(g, query.name, value.name, spec["sliding_window"], base), 3))
     mask, rank = _all(g, parts, f"{base}/mask")
     while mask is not None and rank < 4:          # broadcast over the heads
         mask = g.unsqueeze(mask, [-3], f"{base}/mask_heads")
         rank += 1
     return_scores = bool(a.get("return_attention_scores", False))
-    gate = (einsum_dense(g, layer._gate_dense, query.name, f"{base}/gate")
-            if layer._use_gate else None)
-    q = einsum_dense(g, layer.query_dense, query.name, f"{base}/query")
-    k = einsum_dense(g, layer.key_dense, key.name, f"{base}/key")
-    v = einsum_dense(g, layer.value_dense, value.name, f"{base}/value")
-    scale = g.const(layer._inverse_sqrt_key_dim, f"{base}/scale")
-    fused = not (layer._dropout > 0 or return_scores or layer._key_dim != layer._value_dim)
-    if fused:       # jax.nn.dot_product_attention's order of operations
+    gate = (einsum_dense(g, spec["gate"], query.name, f"{base}/gate")
+            if spec["gate"] is not None else None)
+    q = einsum_dense(g, spec["query"], query.name, f"{base}/query")
+    k = einsum_dense(g, spec["key"], key.name, f"{base}/key")
+    v = einsum_dense(g, spec["value"], value.name, f"{base}/value")
+    if spec["repeats"] > 1:
+        heads, dim = spec["kv_heads"], spec["head_dim"]
+        k = _repeat_heads(g, k, spec["repeats"], heads, dim, f"{base}/key")
+        v = _repeat_heads(g, v, spec["repeats"], heads, dim, f"{base}/value")
+    scale = g.const(spec["scale"], f"{base}/scale")
+    if spec["fused"] and not return_scores:     # jax.nn.dot_product_attention's order
         logits = g.op("Mul", [g.op("Einsum", [q, k], f"{base}/logits_raw",
                                    equation="btnh,bsnh->bnts"), scale], f"{base}/logits")
         if mask is not None:
@@ -189,9 +202,10 @@ def _mha(g, layer, call):
                           f"{base}/masked")
         probs = g.op("Softmax", [logits], f"{base}/softmax", axis=-1)
         out = g.op("Einsum", [probs, v], f"{base}/attend", equation="bnts,bsnh->btnh")
-    else:
+    else:                                       # scaled query, einsum, masked Softmax layer
         q = g.op("Mul", [q, scale], f"{base}/query_scaled")
-        scores = g.op("Einsum", [k, q], f"{base}/scores", equation=layer._dot_product_equation)
+        scores = g.op("Einsum", [k, q] if spec["key_first"] else [q, k], f"{base}/scores",
+                      equation=spec["dot"])
         if mask is not None:
             scores = g.op("Where", [mask, scores, g.const(-1e9, f"{base}/minus_1e9")],
                           f"{base}/masked")
@@ -199,11 +213,37 @@ def _mha(g, layer, call):
         if mask is not None:
             probs = g.op("Where", [mask, probs, g.const(0.0, f"{base}/zero")],
                          f"{base}/probs")
-        out = g.op("Einsum", [probs, v], f"{base}/attend", equation=layer._combine_equation)
+        out = g.op("Einsum", [probs, v], f"{base}/attend", equation=spec["combine"])
     if gate is not None:
         out = g.op("Mul", [out, gate], f"{base}/gated")
-    out = einsum_dense(g, layer.output_dense, out, f"{base}/attention_output")
+    out = einsum_dense(g, spec["output"], out, f"{base}/attention_output")
     return [out, probs] if return_scores else out
+
+
+def _mha(g, layer, call):
+    from gazelle.layers.attention.multi_head_attention import MultiHeadAttention
+    if type(layer)._compute_attention is not MultiHeadAttention._compute_attention:
+        raise _unsupported(layer, "it overrides _compute_attention")
+    if len(layer._attention_axes) != 1:
+        raise _unsupported(layer, f"attention_axes={layer._attention_axes}; only attention "
+                           "over one axis (the default for (batch, steps, features)) exports")
+    return _heads_attention(g, layer, call, dict(
+        query=layer.query_dense, key=layer.key_dense, value=layer.value_dense,
+        gate=layer._gate_dense if layer._use_gate else None, output=layer.output_dense,
+        scale=layer._inverse_sqrt_key_dim, sliding_window=layer._sliding_window,
+        fused=not (layer._dropout > 0 or layer._key_dim != layer._value_dim),
+        dot=layer._dot_product_equation, combine=layer._combine_equation, key_first=True,
+        repeats=1, kv_heads=layer._num_heads, head_dim=layer._key_dim))
+
+
+def _gqa(g, layer, call):
+    return _heads_attention(g, layer, call, dict(
+        query=layer._query_dense, key=layer._key_dense, value=layer._value_dense,
+        gate=layer._gate_dense if layer.use_gate else None, output=layer._output_dense,
+        scale=layer._inverse_sqrt_head_dim, sliding_window=layer.sliding_window,
+        fused=not layer.dropout > 0, dot="bquh,bkuh->buqk", combine="buqk,bkuh->bquh",
+        key_first=False, repeats=layer.num_repeats, kv_heads=layer.num_key_value_heads,
+        head_dim=layer.head_dim))
 
 
 # -- Attention, AdditiveAttention -------------------------------------------------------------
@@ -506,9 +546,10 @@ def convert_op(g, layer, call):
     raise unsupported
 
 
-CONVERTERS = {"MultiHeadAttention": _mha, "Attention": _attention,
+CONVERTERS = {"MultiHeadAttention": _mha, "GroupedQueryAttention": _gqa, "Attention": _attention,
               "AdditiveAttention": _attention, "EinsumDense": _einsum_dense,
               "RMSNormalization": _rms_norm, "GlobalAveragePooling1D": _global_average_1d}
-MASK_AWARE = ("MultiHeadAttention", "Attention", "AdditiveAttention", "GlobalAveragePooling1D")
+MASK_AWARE = ("MultiHeadAttention", "GroupedQueryAttention", "Attention", "AdditiveAttention",
+              "GlobalAveragePooling1D")
 MASK_RULES = {"Attention": _attention_mask, "AdditiveAttention": _attention_mask,
               "GlobalAveragePooling1D": lambda g, call, ys: [None] * len(ys)}

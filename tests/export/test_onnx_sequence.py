@@ -272,6 +272,19 @@ def _mha_masked():
                              L.GlobalAveragePooling1D()(out), scores])
 
 
+def _group_query():
+    ids = keras.Input((STEPS,), dtype="int32")
+    x = L.Embedding(VOCAB, 6, mask_zero=True)(ids)
+    y = L.Embedding(VOCAB, 6)(ids)
+    out, scores = L.GroupQueryAttention(3, 4, 2, use_gate=True)(
+        x, x, return_attention_scores=True)
+    return keras.Model(ids, [
+        L.GroupQueryAttention(2, 4, 2)(y, y, use_causal_mask=True),
+        L.GroupQueryAttention(2, 6, 3, sliding_window=2)(y, x, key=y),
+        L.GlobalAveragePooling1D()(L.GroupQueryAttention(2, 2, 1)(x, x)),
+        L.GlobalAveragePooling1D()(out), scores])
+
+
 def _attention_layers():
     q, v = keras.Input((4, 5), name="q"), keras.Input((STEPS, 5), name="v")
     return keras.Model([q, v], [
@@ -345,6 +358,7 @@ ATTENTION = {
     "mha_cross_scores": _mha_cross,
     "mha_attention_mask_gate": _mha_attention_mask,
     "mha_masked": _mha_masked,
+    "group_query_attention": _group_query,
     "attention_layers": _attention_layers,
     "attention_masked": _attention_masked,
     "explicit_masks": _explicit_masks,
