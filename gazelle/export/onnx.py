@@ -287,6 +287,34 @@ def _embedding(g, layer, cfg, xs, base):
     return y
 
 
+def _steps_layer(g, layer, cls, x, shape, base):
+    """RepeatVector, UpSampling1D, ZeroPadding1D and Cropping1D: along the steps axis."""
+    dtype = g.dtypes.get(x, "float32")
+    if cls == "RepeatVector":
+        x = g.unsqueeze(x, [1], f"{base}/steps")
+        return g.op("Tile", [x, g.const([1, layer.n, 1], f"{base}/repeats", "int64")],
+                    f"{base}/repeat", dtype=dtype)
+    if cls == "UpSampling1D":
+        if shape[2] is None:
+            raise _unsupported(layer, f"input shape {shape}: the channels must be known")
+        x = g.op("Tile", [g.unsqueeze(x, [2], f"{base}/split"),
+                          g.const([1, 1, layer.size, 1], f"{base}/repeats", "int64")],
+                 f"{base}/tiled", dtype=dtype)
+        return g.op("Reshape", [x, g.const([0, -1, shape[2]], f"{base}/shape", "int64")],
+                    f"{base}/upsampled", dtype=dtype)
+    if cls == "ZeroPadding1D":
+        axis = 2 if layer.data_format == "channels_first" else 1
+        pads = [0, 0, 0, 0, 0, 0]
+        pads[axis], pads[axis + 3] = layer.padding
+        return g.op("Pad", [x, g.const(pads, f"{base}/pads", "int64")], f"{base}/pad",
+                    dtype=dtype)
+    start, end = layer.cropping
+    return g.op("Slice", [x, g.const([start], f"{base}/start", "int64"),
+                          g.const([-end if end else np.iinfo(np.int64).max], f"{base}/end",
+                                  "int64"), g.const([1], f"{base}/axis", "int64")],
+                f"{base}/crop", dtype=dtype)
+
+
 def _merge(g, layer, cfg, xs, base, cls):
     xs = [g.as_float(x, base) for x in xs]
     if cls == "Concatenate":
@@ -351,6 +379,8 @@ def _convert_layer(g, layer, xs, in_shapes, out_shape, call=None):
     if cls == "Permute":
         return g.op("Transpose", [xs[0]], f"{base}/permute", dtype=g.dtypes.get(xs[0], "float32"),
                     perm=[0] + [int(d) for d in cfg["dims"]])
+    if cls in ("RepeatVector", "UpSampling1D", "ZeroPadding1D", "Cropping1D"):
+        return _steps_layer(g, layer, cls, xs[0], shape, base)
     if cls == "BatchNormalization":
         return _batch_norm(g, layer, cfg, xs, base, rank)
     if cls == "LayerNormalization":

@@ -175,6 +175,10 @@ RECURRENT = {
         L.Dense(2), L.GlobalAveragePooling1D()]),
     "time_distributed": lambda: _branches(keras.Sequential([
         L.TimeDistributed(L.Dense(4, activation="tanh")), L.GRU(2)])),
+    "lstm_autoencoder": lambda: keras.Sequential([
+        _seq_input(), L.ZeroPadding1D((1, 2)), L.Cropping1D((2, 0)), L.UpSampling1D(2),
+        L.LSTM(4), L.RepeatVector(STEPS), L.LSTM(3, return_sequences=True),
+        L.TimeDistributed(L.Dense(FEATURES))]),
     "time_distributed_conv": lambda: keras.Sequential([
         keras.Input((3, 5, 5, 2)), L.TimeDistributed(L.Conv2D(3, 3, activation="relu")),
         L.TimeDistributed(L.Flatten()), L.LSTM(2)]),
