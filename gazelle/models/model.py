@@ -161,10 +161,16 @@ class Model(Layer):
         if validation_data is not None or validation_split:
             validation_steps = _capped(validation_steps, config.max_steps_per_epoch(),
                                        "validation_steps")
-        history = trainer.fit(x, y, batch_size, epochs, verbose, callbacks, validation_split,
-                              validation_data, shuffle, class_weight, sample_weight,
-                              initial_epoch, validation_batch_size, validation_freq,
-                              steps_per_epoch, validation_steps, doctor=doctor)
+        try:
+            history = trainer.fit(x, y, batch_size, epochs, verbose, callbacks, validation_split,
+                                  validation_data, shuffle, class_weight, sample_weight,
+                                  initial_epoch, validation_batch_size, validation_freq,
+                                  steps_per_epoch, validation_steps, doctor=doctor)
+        finally:
+            # Keras 3: after training, the optimizer sets the final weights (the moving
+            # averages when use_ema=True).
+            if epochs > 0 and trainer.optimizer is not None and trainer.optimizer.built:
+                trainer.optimizer.finalize_variable_values(self.trainable_variables)
         self.history = history
         return history
 

@@ -54,7 +54,8 @@ def deserialize(config, custom_objects=None):
     if not isinstance(config, dict) or "class_name" not in config:
         raise TypeError("optimizers.deserialize: expected a dict with 'class_name' and "
                         f"'config', received {config!r}.")
-    known = {**ALL_OBJECTS_DICT, **{k.lower(): v for k, v in (custom_objects or {}).items()}}
+    known = {**ALL_OBJECTS_DICT, "lossscaleoptimizer": LossScaleOptimizer,
+             **{k.lower(): v for k, v in (custom_objects or {}).items()}}
     cls = known.get(str(config["class_name"]).lower())
     if cls is None:
         raise ValueError(f"Unknown optimizer: {config['class_name']!r}. Valid names: "

@@ -8,8 +8,11 @@ and write the results back; setting `opt.learning_rate` writes a Variable, which
 compiled step reads as a traced leaf, without recompiling.
 
 A subclass supplies `_rule()`, an optax transform from `transforms.py`; this shell chains
-gradient clipping in front of it and applies loss scaling and decoupled weight decay as
-Keras 3 does.
+gradient clipping in front of it and applies loss scaling, decoupled weight decay,
+gradient accumulation and the moving average of the weights (EMA) as Keras 3 does, all
+inside `stateless_apply` without Python branches on the step (so it runs inside a
+compiled `lax.scan` chunk): an accumulating step is a `lax.cond` between applying the
+averaged gradients and only adding to the accumulators.
 """
 import numbers
 import re
@@ -41,12 +44,23 @@ class Optimizer:
             than this value. Defaults to `None`.
         global_clipnorm: Float. If set, the gradient of all weights is clipped so that
             their global norm is no higher than this value. Defaults to `None`.
-        use_ema: Boolean. Only `False` is supported for now.
-        ema_momentum: Float, defaults to 0.99. Kept in the config; unused.
-        ema_overwrite_frequency: Int or None. Kept in the config; unused.
-        loss_scale_factor: Float or `None`. If a float, gradients are divided by it before
-            they are applied. Defaults to `None`.
-        gradient_accumulation_steps: Only `None` is supported for now.
+        use_ema: Boolean. If `True`, the optimizer keeps an exponential moving average
+            (EMA) of the weights, updated after every step; `finalize_variable_values`
+            (called by `fit()` after the last epoch) writes it into the weights.
+            Defaults to `False`.
+        ema_momentum: Float in [0, 1], used when `use_ema=True`: the new average is
+            `ema_momentum * average + (1 - ema_momentum) * weight` (the first step copies
+            the weight). Defaults to 0.99.
+        ema_overwrite_frequency: Int >= 1 or None, used when `use_ema=True`: every this many
+            (accumulated) iterations the weights are overwritten by their average. `None`
+            leaves them alone until `finalize_variable_values`. Defaults to `None`.
+        loss_scale_factor: Float or `None`. If a float, the loss is multiplied by it before
+            gradients are taken (`scale_loss`) and gradients are divided by it before they
+            are applied. Defaults to `None`.
+        gradient_accumulation_steps: Int >= 2 or `None`. If set, the weights and the update
+            rule's state change only every this many steps, with the mean of the gradients
+            received since the last update; `iterations` then counts updates, while
+            learning-rate schedules see every step. Defaults to `None`.
         name: String. The name of the optimizer, which prefixes its variable paths.
             Defaults to the snake-cased class name, made unique.
 
@@ -84,12 +98,21 @@ class Optimizer:
         for arg, value in {**clip_args, "weight_decay": weight_decay,
                            "loss_scale_factor": loss_scale_factor}.items():
             _check_number(arg, value, allow_none=True, minimum=0)
+        if gradient_accumulation_steps is not None and not (
+                isinstance(gradient_accumulation_steps, numbers.Integral)
+                and not isinstance(gradient_accumulation_steps, bool)
+                and gradient_accumulation_steps >= 2):
+            raise ValueError(f"{cls_name}: `gradient_accumulation_steps` must be an integer >= 2 "
+                             f"or None. Received: gradient_accumulation_steps="
+                             f"{gradient_accumulation_steps!r}")
         if use_ema:
-            raise NotImplementedError(f"{cls_name}: `use_ema=True` is not supported yet.")
-        if gradient_accumulation_steps is not None:
-            raise NotImplementedError(
-                f"{cls_name}: `gradient_accumulation_steps` is not supported yet; received "
-                f"gradient_accumulation_steps={gradient_accumulation_steps}.")
+            _check_number("ema_momentum", ema_momentum, minimum=0, maximum=1)
+            if ema_overwrite_frequency is not None and (
+                    not isinstance(ema_overwrite_frequency, numbers.Integral)
+                    or isinstance(ema_overwrite_frequency, bool) or ema_overwrite_frequency < 1):
+                raise ValueError(f"{cls_name}: `ema_overwrite_frequency` must be an integer >= 1 "
+                                 "or None. Received: ema_overwrite_frequency="
+                                 f"{ema_overwrite_frequency!r}")
         self.name = name or naming.uniquify(naming.to_snake_case(cls_name))
         self.weight_decay = weight_decay
         self.clipnorm = clipnorm
@@ -103,6 +126,8 @@ class Optimizer:
         self.built = False
         self._trainable_variables = []
         self._slot_variables = []
+        self._ema_variables = []            # one `<path>_average` per weight (use_ema)
+        self._accumulators = []             # one `<path>_gradient_accumulator` (accumulation)
         self._exclude_ids, self._exclude_pattern = set(), None
         self._jit_apply = None
         self._iterations = self._state_variable(0, "int32", "iteration")
@@ -136,14 +161,20 @@ class Optimizer:
     # -- state -------------------------------------------------------------------------
     @property
     def iterations(self):
-        """The number of steps applied so far (an int32 Variable)."""
+        """The number of steps applied so far (an int32 Variable); with
+        `gradient_accumulation_steps`, the number of updates (steps // that many)."""
+        if self.gradient_accumulation_steps:
+            return self._iterations.value // self.gradient_accumulation_steps
         return self._iterations
 
     @property
     def variables(self):
-        """All optimizer state: iterations, learning rate (unless a schedule), slots."""
+        """All optimizer state, in Keras 3's order: iterations, learning rate (unless a
+        schedule), the weights' moving averages (`use_ema`), the gradient accumulators,
+        then the update rule's slots."""
         lr = [self._learning_rate] if isinstance(self._learning_rate, Variable) else []
-        return [self._iterations] + lr + self._slot_variables
+        return ([self._iterations] + lr + self._ema_variables + self._accumulators
+                + self._slot_variables)
 
     @property
     def learning_rate(self):
@@ -185,6 +216,14 @@ class Optimizer:
                 raise TypeError(f"Optimizer '{self.name}'.build expects a list of Variables, "
                                 f"received an item of type {type(v).__name__}: {v!r}")
         self._trainable_variables = variables
+        if self.use_ema:
+            self._ema_variables = [
+                self._state_variable(jnp.zeros(v.shape, v.dtype), v.dtype, _ref_name(v, "average"))
+                for v in variables]
+        if self.gradient_accumulation_steps:
+            self._accumulators = [
+                self._state_variable(jnp.zeros(v.shape, v.dtype), v.dtype,
+                                     _ref_name(v, "gradient_accumulator")) for v in variables]
         self._transform = optax.chain(*self._clip(), self._rule())
         state = self._transform.init([v.value for v in variables])
         leaves, self._treedef = jax.tree_util.tree_flatten_with_path(state)
@@ -261,21 +300,49 @@ class Optimizer:
             head.append(rest[0])
             lr, rest = rest[0], rest[1:]
         elif self._learning_rate is not None:
-            lr = self._learning_rate(step)
+            lr = self._learning_rate(step)        # schedules see every step
         else:
             lr = None
+        n_ema, n_acc = len(self._ema_variables), len(self._accumulators)
+        averages, rest = list(rest[:n_ema]), rest[n_ema:]
+        accumulators, slots = list(rest[:n_acc]), list(rest[n_acc:])
         grads = [jnp.asarray(g) for g in grads]
         if self.loss_scale_factor is not None:
             grads = [g / self.loss_scale_factor for g in grads]
         params = list(trainable_variables)
+        n = self.gradient_accumulation_steps
+        if n:
+            # Keras 3: the update rule runs every n-th step on the mean gradient of the
+            # last n steps, and sees `iterations` as the number of updates so far.
+            is_update = (step + 1) % n == 0
+            summed = [g.astype(a.dtype) + a for g, a in zip(grads, accumulators)]
+            params, slots = jax.lax.cond(
+                is_update,
+                lambda p, s: self._update([g / n for g in summed], s, p, lr, step // n),
+                lambda p, s: (p, s), params, slots)
+            accumulators = [jnp.where(is_update, jnp.zeros_like(a), a) for a in summed]
+            step = step // n
+        else:
+            params, slots = self._update(grads, slots, params, lr, step)
+        if self.use_ema:
+            momentum = jnp.where(step != 0, jnp.float32(self.ema_momentum), jnp.float32(0))
+            averages = [(momentum.astype(a.dtype) * a + (1 - momentum.astype(a.dtype)) * p)
+                        for a, p in zip(averages, params)]
+            if self.ema_overwrite_frequency:
+                overwrite = (step + 1) % self.ema_overwrite_frequency == 0
+                params = [jnp.where(overwrite, a, p) for a, p in zip(averages, params)]
+        return params, head + averages + accumulators + slots
+
+    def _update(self, grads, slots, params, lr, step):
+        """Weight decay, clipping and the update rule: `(params, slots)` after one update."""
         if self.weight_decay is not None:
             params = [p - p * jnp.asarray(self.weight_decay, p.dtype) * lr.astype(p.dtype)
                       if self._decays(v) else p
                       for p, v in zip(params, self._trainable_variables)]
-        state = self._treedef.unflatten(rest)
+        state = self._treedef.unflatten(slots)
         updates, state = self._transform.update(grads, state, params, learning_rate=lr, step=step)
         params = [p + u.astype(p.dtype) for p, u in zip(params, updates)]
-        return params, head + jax.tree_util.tree_leaves(state)
+        return params, jax.tree_util.tree_leaves(state)
 
     def apply(self, grads, trainable_variables=None):
         """Applies gradients to the variables (builds the optimizer on first use).
@@ -311,6 +378,25 @@ class Optimizer:
                                          [v.value for v in self._trainable_variables])
         for variable, value in zip(self._trainable_variables + self.variables, params + values):
             variable.assign(value)
+
+    def finalize_variable_values(self, var_list):
+        """Sets the final values of the model's weights: with `use_ema=True`, their moving
+        averages (`fit()` calls this after the last epoch, as Keras 3 does).
+
+        Args:
+            var_list: list of the model's trainable Variables, in the order the optimizer
+                was built with.
+        """
+        if not self.use_ema:
+            return
+        var_list = list(var_list)
+        if len(var_list) != len(self._ema_variables):
+            raise ValueError(
+                f"Optimizer '{self.name}': finalize_variable_values received "
+                f"{len(var_list)} variables, but the optimizer holds moving averages for "
+                f"{len(self._ema_variables)}. Check that the optimizer was used on this model.")
+        for variable, average in zip(var_list, self._ema_variables):
+            variable.assign(average.value)
 
     def apply_gradients(self, grads_and_vars):
         """Applies `(gradient, variable)` pairs; returns `iterations`.
@@ -394,6 +480,11 @@ class OptaxOptimizer(Optimizer):
     def get_config(self):
         raise NotImplementedError(f"Optimizer '{self.name}' wraps an optax transformation, which "
                                   "cannot be serialized. Use a keras.optimizers class to save it.")
+
+
+def _ref_name(variable, slot):
+    """Keras's name for a per-weight optimizer variable: `<weight path>_<slot>`."""
+    return f"{getattr(variable, 'path', variable.name).replace('/', '_')}_{slot}"
 
 
 def _check_number(arg, value, allow_none=False, minimum=None, maximum=None):

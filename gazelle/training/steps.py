@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from gazelle.core.variables import StatelessScope
 from gazelle.training import distribute
 from gazelle.training.state import TrainState
 
@@ -78,6 +79,15 @@ class Steps:
     def train_step(self, state, batch):
         return self.train_step_with_loss(state, batch)[0]
 
+    def _scale_loss(self, loss, optimizer_values):
+        """`optimizer.scale_loss(loss)` with the optimizer's Variables read from the state
+        (a LossScaleOptimizer's scale changes from step to step inside a chunk)."""
+        scale = getattr(self.optimizer, "scale_loss", None)
+        if scale is None:
+            return loss
+        with StatelessScope(zip(self.layout.optimizer, optimizer_values)):
+            return scale(loss)
+
     def train_step_with_loss(self, state, batch):
         """`train_step` that also returns the batch's loss (the doctor reads it per chunk)."""
         x, y, sw = batch
@@ -86,8 +96,7 @@ class Steps:
             y_pred, non_trainable, losses = self._forward(trainable, state.non_trainable, x, True)
             loss, parts = self._loss(y, y_pred, sw, losses)
             # Keras 3 takes gradients of the scaled loss; the optimizer divides them back.
-            scale = getattr(self.optimizer, "scale_loss", None)
-            return (loss if scale is None else scale(loss)), (loss, y_pred, non_trainable, parts)
+            return self._scale_loss(loss, state.optimizer), (loss, y_pred, non_trainable, parts)
 
         (_, (loss, y_pred, non_trainable, parts)), grads = jax.value_and_grad(
             loss_fn, has_aux=True)(state.trainable)
