@@ -86,7 +86,11 @@ class Model(Layer):
             optimizer: name (`"sgd"`, `"adam"`, ...) or optimizer instance
                 (default `"rmsprop"`).
             loss: loss name, function or `Loss` instance.
-            metrics: list of metrics, e.g. `["accuracy"]`.
+            metrics: list of metrics, e.g. `["accuracy"]` (not weighted by
+                `sample_weight`/`class_weight`).
+            weighted_metrics: list (or dict per output) of metrics weighted by
+                `sample_weight` or `class_weight`; one whose name is already taken logs as
+                `weighted_<name>`.
             steps_per_execution: steps per compiled chunk; `"auto"` (default) picks a
                 chunk size so the progress bar updates often.
             run_eagerly: run each step in plain Python on concrete arrays (no jit), to
@@ -97,8 +101,18 @@ class Model(Layer):
         unknown = set(kwargs) - {"sample_weight_mode", "target_tensors", "distribute"}
         if unknown:
             raise unexpected_kwargs("compile", unknown, _argument_names(Model.compile))
+        extra = {}
         if weighted_metrics:
-            raise NotImplementedError("compile(weighted_metrics=...) is not supported yet.")
+            if not isinstance(weighted_metrics, (list, tuple, dict)):
+                raise ValueError("compile(): `weighted_metrics` must be a list, tuple or dict; "
+                                 f"received {weighted_metrics!r} of type "
+                                 f"{type(weighted_metrics).__name__}.")
+            import inspect
+            if "weighted_metrics" not in inspect.signature(Trainer).parameters:
+                raise NotImplementedError(
+                    "compile(weighted_metrics=...) needs the trainer's support, which this "
+                    "build lacks; pass the metrics in `metrics=` (unweighted) for now.")
+            extra["weighted_metrics"] = weighted_metrics
         if jit_compile not in ("auto", True, False):
             raise ValueError("compile(): `jit_compile` must be 'auto', True or False; received "
                              f"{jit_compile!r}.")
@@ -106,7 +120,8 @@ class Model(Layer):
         # trainer does the same).
         self._trainer = Trainer(self, optimizer, loss, metrics, loss_weights=loss_weights,
                                 steps_per_execution=steps_per_execution,
-                                run_eagerly=bool(run_eagerly) or jit_compile is False)
+                                run_eagerly=bool(run_eagerly) or jit_compile is False,
+                                **extra)
         self.optimizer = self._trainer.optimizer
         self.loss = loss
 

@@ -38,7 +38,8 @@ def compile_config(model):
             "loss": _serialize_items(trainer.loss_spec, losses),
             "loss_weights": trainer.loss_weights,
             "metrics": _serialize_items(trainer.metrics_spec, metrics),
-            "weighted_metrics": None,
+            "weighted_metrics": _serialize_items(
+                getattr(trainer, "weighted_metrics_spec", None), metrics),
             "run_eagerly": bool(trainer.run_eagerly),
             "steps_per_execution": 1 if steps == "auto" else steps,
             "jit_compile": not trainer.run_eagerly}
@@ -101,12 +102,14 @@ def compile_from_config(model, config, custom_objects=None):
     metrics_ = _deserialize_items(config.get("metrics"), metrics, custom_objects, "metric")
     if isinstance(metrics_, list) and len(metrics_) == 1 and isinstance(metrics_[0], list):
         metrics_ = metrics_[0]          # tf.keras 2: one list per output
-    if config.get("weighted_metrics"):
-        warnings.warn("The saved `weighted_metrics` are not restored (gazelle does not support "
-                      "weighted_metrics yet).", stacklevel=3)
+    weighted = _deserialize_items(config.get("weighted_metrics"), metrics, custom_objects,
+                                  "metric")
+    if isinstance(weighted, list) and len(weighted) == 1 and isinstance(weighted[0], list):
+        weighted = weighted[0]          # tf.keras 2: one list per output
     steps = config.get("steps_per_execution", 1)
     model.compile(optimizer=optimizer,
                   loss=_deserialize_items(config.get("loss"), losses, custom_objects, "loss"),
                   metrics=metrics_, loss_weights=config.get("loss_weights"),
+                  weighted_metrics=weighted or None,
                   run_eagerly=bool(config.get("run_eagerly", False)),
                   steps_per_execution="auto" if steps in (None, 1, "auto") else int(steps))

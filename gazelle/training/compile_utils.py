@@ -87,10 +87,12 @@ class NoLoss:
 
 
 class MetricSlot(NamedTuple):
-    """A metric and what feeds it: the total loss, one output's loss, or one output."""
+    """A metric and what feeds it: the total loss, one output's loss, or one output
+    (weighted by the batch's sample weights when it came from `weighted_metrics`)."""
     metric: object
     kind: str         # "loss" | "output_loss" | "output"
     index: int
+    weighted: bool = False
 
 
 def resolve_accuracy(name, loss, y_true_shape, y_pred_shape):
@@ -136,14 +138,9 @@ def _metric_name(m):
     return getattr(m, "__name__", "metric")
 
 
-def build_slots(compiled_loss, metrics, y_true_shapes, y_pred_shapes):
-    """All metric slots in log order: loss, per-output losses, then metrics."""
-    names = compiled_loss.output_names
+def _per_output_metrics(metrics, names):
+    """compile()'s `metrics` (or `weighted_metrics`) as one list of specs per output."""
     multi = len(names) > 1
-    slots = [MetricSlot(metrics_mod.Mean(name="loss"), "loss", -1)]
-    if multi:
-        slots += [MetricSlot(metrics_mod.Mean(name=f"{n}_loss"), "output_loss", i)
-                  for i, n in enumerate(names) if compiled_loss.fns[i] is not None]
     if metrics is None:
         per = [[] for _ in names]
     elif isinstance(metrics, dict):
@@ -153,9 +150,24 @@ def build_slots(compiled_loss, metrics, y_true_shapes, y_pred_shapes):
         per = list(metrics)
     else:
         per = [metrics] * len(names)
-    for i, ms in enumerate(per):
+    out = []
+    for ms in per:
         ms = [] if ms is None else ms
-        ms = ms if isinstance(ms, (list, tuple)) else [ms]
+        out.append(list(ms) if isinstance(ms, (list, tuple)) else [ms])
+    return out
+
+
+def build_slots(compiled_loss, metrics, y_true_shapes, y_pred_shapes, weighted_metrics=None):
+    """All metric slots in log order: loss, per-output losses, metrics, then weighted
+    metrics. A weighted metric whose name is already taken logs as `weighted_<name>`
+    (`<output>_weighted_<name>` with several outputs), then `..._1`, `..._2`, as Keras 3."""
+    names = compiled_loss.output_names
+    multi = len(names) > 1
+    slots = [MetricSlot(metrics_mod.Mean(name="loss"), "loss", -1)]
+    if multi:
+        slots += [MetricSlot(metrics_mod.Mean(name=f"{n}_loss"), "output_loss", i)
+                  for i, n in enumerate(names) if compiled_loss.fns[i] is not None]
+    for i, ms in enumerate(_per_output_metrics(metrics, names)):
         for m in ms:
             name = _metric_name(m)
             name = f"{names[i]}_{name}" if multi else name
@@ -166,6 +178,22 @@ def build_slots(compiled_loss, metrics, y_true_shapes, y_pred_shapes):
     dupes = sorted({n for n in seen if seen.count(n) > 1})
     if dupes:
         raise ValueError(f"compile(): metric names must be unique; repeated: {dupes}.")
+    taken, counters = set(seen), {}
+    for i, ms in enumerate(_per_output_metrics(weighted_metrics, names)):
+        prefix = f"{names[i]}_" if multi else ""
+        for m in ms:
+            base = _metric_name(m)
+            name = prefix + base
+            if name in taken:
+                name = f"{prefix}weighted_{base}"
+                if name in taken:
+                    counters[name] = counters.get(name, 0) + 1
+                    name = f"{name}_{counters[name]}"
+            taken.add(name)
+            fresh = multi or (isinstance(m, metrics_mod.Metric) and m.name != name)
+            slots.append(MetricSlot(_make_metric(
+                m, name, compiled_loss.specs[i], y_true_shapes[i], y_pred_shapes[i], fresh),
+                "output", i, weighted=True))
     return slots
 
 

@@ -71,8 +71,10 @@ class Steps:
                 values = slot.metric.stateless_update_state(
                     values, parts[slot.index], sample_weight=batch_size)
             else:
+                # As Keras 3: only `weighted_metrics` see the sample weights.
                 values = slot.metric.stateless_update_state(
-                    values, y[slot.index], preds[slot.index], sample_weight=sw)
+                    values, y[slot.index], preds[slot.index],
+                    sample_weight=sw if slot.weighted else None)
             new.append(values)
         return new
 
