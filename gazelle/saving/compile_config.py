@@ -107,9 +107,20 @@ def compile_from_config(model, config, custom_objects=None):
     if isinstance(weighted, list) and len(weighted) == 1 and isinstance(weighted[0], list):
         weighted = weighted[0]          # tf.keras 2: one list per output
     steps = config.get("steps_per_execution", 1)
+    try:
+        _compile(model, optimizer, config, custom_objects, metrics_, weighted or None, steps)
+    except NotImplementedError as e:      # a trainer without weighted_metrics support
+        if not weighted or "weighted_metrics" not in str(e):
+            raise
+        warnings.warn(f"The saved `weighted_metrics` are not restored: {e}", stacklevel=3)
+        _compile(model, optimizer, config, custom_objects, metrics_, None, steps)
+
+
+def _compile(model, optimizer, config, custom_objects, metrics_, weighted, steps):
+    from gazelle import losses
     model.compile(optimizer=optimizer,
                   loss=_deserialize_items(config.get("loss"), losses, custom_objects, "loss"),
                   metrics=metrics_, loss_weights=config.get("loss_weights"),
-                  weighted_metrics=weighted or None,
+                  weighted_metrics=weighted,
                   run_eagerly=bool(config.get("run_eagerly", False)),
                   steps_per_execution="auto" if steps in (None, 1, "auto") else int(steps))
