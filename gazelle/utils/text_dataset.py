@@ -1,64 +1,278 @@
-"""`text_dataset_from_directory`: `.txt` files in class folders -> batches of strings.
-[leaf: numpy, stdlib]
+"""`text_dataset_from_directory`, and `BatchDataset`, the dataset type of gazelle's
+dataset utilities. [leaf: numpy, stdlib; TensorFlow only when installed]
 
-Keras 3 returns a `tf.data.Dataset`; gazelle returns a `PyDataset` of NumPy batches
-(string arrays, and labels), with a `class_names` attribute. Files are listed and
-shuffled as Keras lists and shuffles them (sorted walk, `np.random.RandomState(seed)`),
-so a seed gives the same files in the same training/validation subsets. Keras's extra
-`tf.data` buffer shuffle of the training batches is not reproduced. Apply a
-`TextVectorization` to the text (on the host) before feeding a model.
+Keras 3 returns a `tf.data.Dataset`; so does gazelle when TensorFlow is installed (the
+same batches, as a dataset `fit` takes and `.map(...)` code keeps working on; set the
+environment variable `GAZELLE_TF_DATA=0` to get gazelle's own type anyway). Without
+TensorFlow it returns a `BatchDataset`: a `PyDataset` of NumPy batches (string arrays,
+and labels) with a `class_names` attribute and the subset of `tf.data` listed on the
+class. Files are listed and shuffled as Keras lists and shuffles them (sorted walk,
+`np.random.RandomState(seed)`), so a seed gives the same files in the same
+training/validation subsets. Keras's extra `tf.data` buffer shuffle of the training
+batches is not reproduced. Apply a `TextVectorization` to the text (on the host, or
+inside `map`) before feeding a model.
 """
+import importlib
+import importlib.util
 import os
+import sys
 
 import numpy as np
 
 from gazelle.utils.dataset import PyDataset
 
 
+def tensorflow_or_none():
+    """TensorFlow's module when it is installed (and not turned off with
+    `GAZELLE_TF_DATA=0`), else None. Imported on first use only."""
+    if os.environ.get("GAZELLE_TF_DATA", "1").strip().lower() in ("0", "false", "no"):
+        return None
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    if importlib.util.find_spec("tensorflow") is None:
+        return None
+    return importlib.import_module("tensorflow")
+
+
+def as_tf_dataset(dataset, tf=None):
+    """`dataset` (a BatchDataset) as a `tf.data.Dataset` of the same batches, with its
+    `class_names` and `file_paths`; the BatchDataset itself when TensorFlow is absent."""
+    tf = tensorflow_or_none() if tf is None else tf
+    if tf is None:
+        return dataset
+    first = dataset[0]
+    batched = getattr(dataset, "batch_size", None) is not None
+
+    def spec(a):
+        a = np.asarray(a)
+        shape = ((None,) + a.shape[1:]) if batched and a.ndim else a.shape
+        dtype = tf.string if a.dtype.kind in "USO" else tf.as_dtype(a.dtype)
+        return tf.TensorSpec(shape, dtype)
+
+    signature = tuple(spec(a) for a in first) if isinstance(first, tuple) else spec(first)
+    out = tf.data.Dataset.from_generator(lambda: iter(dataset), output_signature=signature)
+    out = out.apply(tf.data.experimental.assert_cardinality(len(dataset)))
+    out = out.prefetch(tf.data.AUTOTUNE)
+    for name in ("class_names", "file_paths"):
+        if getattr(dataset, name, None) is not None:
+            setattr(out, name, getattr(dataset, name))
+    return out
+
+
 class BatchDataset(PyDataset):
-    """A PyDataset with the two `tf.data` methods course code uses on these datasets:
-    `map(fn)` (per batch, `fn(x, y)` for `(x, y)` batches) and `take(n)`."""
+    """A PyDataset of NumPy batches with the part of `tf.data.Dataset` that Keras code
+    uses on the datasets of `keras.utils`: iteration, `map`, `take`, `batch`, `unbatch`,
+    `shuffle`, `cache` and `prefetch` (a no-op: `fit` already prefetches).
+
+    ```python
+    ds = keras.utils.timeseries_dataset_from_array(x, y, sequence_length=10)
+    ds = ds.unbatch().shuffle(1000, seed=0).batch(64).map(lambda a, b: (a / 10, b))
+    model.fit(ds.prefetch(2), epochs=3)
+    ```
+    """
 
     def __iter__(self):
         for i in range(len(self)):
             yield self[i]
 
     def map(self, fn):
-        """A dataset whose batches are `fn(*batch)` (or `fn(batch)` without labels)."""
+        """A dataset whose items are `fn(*item)` (or `fn(item)` for an item that is not a
+        tuple), computed when an item is read."""
         return _Mapped(self, fn)
 
     def take(self, count):
-        """A dataset of the first `count` batches (all of them if `count` is -1)."""
+        """A dataset of the first `count` items (all of them if `count` is -1)."""
         return _Taken(self, len(self) if count is None or count < 0 else min(count, len(self)))
 
+    def batch(self, batch_size, drop_remainder=False):
+        """A dataset whose items stack `batch_size` consecutive items of this one along a
+        new first axis (the last item may have fewer, unless `drop_remainder`)."""
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
+                or batch_size < 1:
+            raise ValueError(f"batch(): `batch_size` must be a positive int; received "
+                             f"{batch_size!r}.")
+        return _Batched(self, int(batch_size), bool(drop_remainder))
 
-class _Mapped(BatchDataset):
-    def __init__(self, source, fn):
+    def unbatch(self):
+        """A dataset whose items are the rows of this one's batches."""
+        return _Unbatched(self)
+
+    def shuffle(self, buffer_size, seed=None, reshuffle_each_iteration=True):
+        """A dataset of the same items in a random order, drawn again for every pass
+        (`reshuffle_each_iteration=False`: once). gazelle draws a uniform permutation of
+        the items, which is what `tf.data` gives with a buffer of at least the dataset's
+        size; a smaller `buffer_size` does not make the order more local."""
+        if isinstance(buffer_size, bool) or not isinstance(buffer_size, (int, np.integer)) \
+                or buffer_size < 1:
+            raise ValueError(f"shuffle(): `buffer_size` must be a positive int; received "
+                             f"{buffer_size!r}.")
+        return _Shuffled(self, seed, bool(reshuffle_each_iteration))
+
+    def prefetch(self, buffer_size=None):
+        """This dataset (fit, evaluate and predict already read ahead on a thread)."""
+        del buffer_size
+        return self
+
+    def cache(self, filename=""):
+        """A dataset that keeps every item in memory once it has been read."""
+        if filename:
+            raise ValueError("cache(): gazelle's BatchDataset caches in memory only; call "
+                             f"cache() without a filename (received {filename!r}).")
+        return _Cached(self)
+
+
+class _Derived(BatchDataset):
+    def __init__(self, source):
         super().__init__()
-        self.source, self.fn = source, fn
+        self.source = source
         self.class_names = getattr(source, "class_names", None)
 
     def __len__(self):
         return len(self.source)
+
+    def _check(self, index):
+        if not 0 <= index < len(self):
+            raise IndexError(f"item index {index} out of range for {len(self)} items")
+
+    def on_epoch_begin(self):
+        self.source.on_epoch_begin()
+
+    def on_epoch_end(self):
+        self.source.on_epoch_end()
+
+
+class _Mapped(_Derived):
+    def __init__(self, source, fn):
+        super().__init__(source)
+        self.fn = fn
 
     def __getitem__(self, index):
         batch = self.source[index]
         return self.fn(*batch) if isinstance(batch, tuple) else self.fn(batch)
 
 
-class _Taken(BatchDataset):
+class _Taken(_Derived):
     def __init__(self, source, count):
-        super().__init__()
-        self.source, self.count = source, count
-        self.class_names = getattr(source, "class_names", None)
+        super().__init__(source)
+        self.count = count
 
     def __len__(self):
         return self.count
 
     def __getitem__(self, index):
-        if not 0 <= index < self.count:
-            raise IndexError(f"batch index {index} out of range for {self.count} batches")
+        self._check(index)
         return self.source[index]
+
+
+def _stack(items):
+    first = items[0]
+    if isinstance(first, tuple):
+        return tuple(_stack([item[i] for item in items]) for i in range(len(first)))
+    if isinstance(first, dict):
+        return {k: _stack([item[k] for item in items]) for k in first}
+    return np.stack([np.asarray(item) for item in items])
+
+
+def _rows(batch, start, stop):
+    if isinstance(batch, tuple):
+        return tuple(_rows(b, start, stop) for b in batch)
+    if isinstance(batch, dict):
+        return {k: _rows(v, start, stop) for k, v in batch.items()}
+    return np.asarray(batch)[start:stop]
+
+
+def _num_rows(batch):
+    while isinstance(batch, (tuple, dict)):
+        batch = batch[0] if isinstance(batch, tuple) else next(iter(batch.values()))
+    return len(np.asarray(batch))
+
+
+class _Batched(_Derived):
+    def __init__(self, source, batch_size, drop_remainder):
+        super().__init__(source)
+        self.batch_size, self.drop_remainder = batch_size, drop_remainder
+
+    def __len__(self):
+        n = len(self.source)
+        return n // self.batch_size if self.drop_remainder else -(-n // self.batch_size)
+
+    def __getitem__(self, index):
+        self._check(index)
+        start = index * self.batch_size
+        stop = min(start + self.batch_size, len(self.source))
+        return _stack([self.source[i] for i in range(start, stop)])
+
+
+class _Unbatched(_Derived):
+    def __init__(self, source):
+        super().__init__(source)
+        self.batch_size = None
+        self._ends = None
+        self._last = (None, None)        # (batch index, batch): rows are read in order
+
+    def _offsets(self):
+        if self._ends is None:           # one pass over the batches to count their rows
+            self._ends = np.cumsum([_num_rows(self.source[i])
+                                    for i in range(len(self.source))])
+        return self._ends
+
+    def __len__(self):
+        ends = self._offsets()
+        return int(ends[-1]) if len(ends) else 0
+
+    def __getitem__(self, index):
+        self._check(index)
+        ends = self._offsets()
+        b = int(np.searchsorted(ends, index, side="right"))
+        if self._last[0] != b:
+            self._last = (b, self.source[b])
+        row = index - (int(ends[b - 1]) if b else 0)
+        item = _rows(self._last[1], row, row + 1)
+        return _first_row(item)
+
+
+def _first_row(item):
+    if isinstance(item, tuple):
+        return tuple(_first_row(i) for i in item)
+    if isinstance(item, dict):
+        return {k: _first_row(v) for k, v in item.items()}
+    return item[0]
+
+
+class _Shuffled(_Derived):
+    def __init__(self, source, seed, reshuffle):
+        super().__init__(source)
+        self.rng = np.random.default_rng(seed)
+        self.reshuffle = reshuffle
+        self.order = self.rng.permutation(len(source))
+
+    def on_epoch_begin(self):
+        super().on_epoch_begin()
+        if self.reshuffle:
+            self.order = self.rng.permutation(len(self.source))
+
+    def __iter__(self):
+        if self.reshuffle:
+            self.order = self.rng.permutation(len(self.source))
+        order = self.order
+        for i in order:
+            yield self.source[int(i)]
+
+    def __getitem__(self, index):
+        self._check(index)
+        return self.source[int(self.order[index])]
+
+
+class _Cached(_Derived):
+    def __init__(self, source):
+        super().__init__(source)
+        self._items = {}
+
+    def __getitem__(self, index):
+        self._check(index)
+        if index not in self._items:
+            self._items[index] = self.source[index]
+        return self._items[index]
 
 
 class TextFileDataset(BatchDataset):
@@ -144,7 +358,9 @@ def text_dataset_from_directory(directory, labels="inferred", label_mode="int",
         verbose: print how many files were found.
 
     Returns:
-        A `keras.utils.PyDataset` (with `class_names`), or a list of two for subset="both".
+        A `tf.data.Dataset` when TensorFlow is installed (as Keras 3), else a
+        `BatchDataset` (a `keras.utils.PyDataset` with `map`, `batch`, `shuffle`, ...);
+        either has `class_names`. A list of two for subset="both".
 
     ```python
     train = keras.utils.text_dataset_from_directory("aclImdb/train", validation_split=0.2,
@@ -226,7 +442,7 @@ def text_dataset_from_directory(directory, labels="inferred", label_mode="int",
         if not p:
             raise ValueError(f"text_dataset_from_directory: no {which + ' ' if subset else ''}"
                              f".txt files in {directory}.")
-        return TextFileDataset(p, encoded(y), batch_size, max_length, names)
+        return as_tf_dataset(TextFileDataset(p, encoded(y), batch_size, max_length, names))
 
     if subset == "both":
         return [make("training"), make("validation")]

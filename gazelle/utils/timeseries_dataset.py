@@ -1,13 +1,15 @@
 """`timeseries_dataset_from_array`: sliding windows over an array, in batches.
 [leaf: numpy, stdlib]
 
-Keras 3 returns a `tf.data.Dataset`; gazelle returns a `PyDataset` of NumPy batches, which
-`fit`, `evaluate` and `predict` accept, which can be iterated directly, and which has
-`tf.data`'s `map(fn)` and `take(n)`.
+Keras 3 returns a `tf.data.Dataset`, and so does gazelle when TensorFlow is installed
+(`GAZELLE_TF_DATA=0` turns that off). Without it gazelle returns a `BatchDataset`: a
+`PyDataset` of NumPy batches, which `fit`, `evaluate` and `predict` accept, which can be
+iterated directly, and which has `tf.data`'s `map`, `take`, `batch`, `unbatch`, `shuffle`,
+`cache` and `prefetch`.
 """
 import numpy as np
 
-from gazelle.utils.text_dataset import BatchDataset
+from gazelle.utils.text_dataset import BatchDataset, as_tf_dataset
 
 
 class TimeseriesDataset(BatchDataset):
@@ -63,7 +65,9 @@ def timeseries_dataset_from_array(data, targets, sequence_length, sequence_strid
         start_index, end_index: only use `data[start_index:end_index]`.
 
     Returns:
-        A `keras.utils.PyDataset` yielding `(x, y)` NumPy batches (or `x` without targets).
+        A `tf.data.Dataset` when TensorFlow is installed (as Keras 3), else a
+        `BatchDataset` (a `keras.utils.PyDataset`) yielding `(x, y)` NumPy batches (or `x`
+        without targets).
 
     ```python
     ds = keras.utils.timeseries_dataset_from_array(x[:-10], x[10:], sequence_length=10)
@@ -106,4 +110,5 @@ def timeseries_dataset_from_array(data, targets, sequence_length, sequence_strid
         np.random.RandomState(seed).shuffle(starts)
     data = np.asarray(data)[start:end]
     targets = None if targets is None else np.asarray(targets)[start:]
-    return TimeseriesDataset(data, targets, starts, sequence_length, sampling_rate, batch_size)
+    return as_tf_dataset(TimeseriesDataset(data, targets, starts, sequence_length,
+                                           sampling_rate, batch_size))
