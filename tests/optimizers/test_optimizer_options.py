@@ -168,3 +168,24 @@ def test_fit_matches_keras(kwargs):
     for a, b in zip(gm.optimizer.variables, km.optimizer.variables):
         np.testing.assert_allclose(np.asarray(a.numpy(), "float64"),
                                    np.asarray(b.numpy(), "float64"), rtol=RTOL, atol=ATOL)
+
+
+def test_saved_optimizer_state_loads_in_keras(tmp_path):
+    """The `.keras` file keeps the EMA and accumulator variables in Keras 3's order."""
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(40, 4)).astype("float32")
+    y = rng.normal(size=(40, 1)).astype("float32")
+    model = gazelle.Sequential([gazelle.Input((4,)), gazelle.layers.Dense(1)])
+    model.compile(gopt.Adam(0.01, use_ema=True, gradient_accumulation_steps=2), "mse")
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    theirs = keras.models.load_model(path)
+    ours = gazelle.models.load_model(path)
+    expected = [np.asarray(v.numpy()) for v in model.optimizer.variables]
+    for loaded in (theirs, ours):
+        got = [np.asarray(v.numpy()) for v in loaded.optimizer.variables]
+        assert len(got) == len(expected)
+        for a, b in zip(got, expected):
+            np.testing.assert_allclose(a, b, rtol=RTOL, atol=ATOL)
+    assert theirs.optimizer.use_ema and theirs.optimizer.gradient_accumulation_steps == 2
