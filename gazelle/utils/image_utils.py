@@ -262,6 +262,19 @@ def _weights(in_size, out_size, interpolation):
     return np.where(inside[None, :], w, 0).T.astype(np.float32)
 
 
+@functools.lru_cache(maxsize=256)
+def _taps(in_size, out_size, interpolation):
+    """The nonzero entries of `_weights`: `(index, weight)`, each (out_size, taps)."""
+    dense = _weights(in_size, out_size, interpolation)
+    taps = max(1, int((dense != 0).sum(axis=1).max()))
+    index = np.zeros((out_size, taps), dtype=np.int64)
+    weight = np.zeros((out_size, taps), dtype=np.float32)
+    for o, row in enumerate(dense):
+        (cols,) = np.nonzero(row)
+        index[o, :len(cols)], weight[o, :len(cols)] = cols, row[cols]
+    return index, weight
+
+
 def resize_image(x, size, interpolation="bilinear", crop_to_aspect_ratio=False,
                  pad_to_aspect_ratio=False, fill_value=0.0):
     """Resizes one (height, width, channels) float image on the host, as
@@ -287,10 +300,15 @@ def resize_image(x, size, interpolation="bilinear", crop_to_aspect_ratio=False,
             x = np.pad(x, ((top, top), (0, 0), (0, 0)), constant_values=fill_value)
         elif left > 0:
             x = np.pad(x, ((0, 0), (left, left), (0, 0)), constant_values=fill_value)
+    # Each output row (then column) mixes a few input rows: gather them and weight them.
+    # (Dense matrix products would do 50x the work, and BLAS threads would fight the
+    # decoding threads.)
     if x.shape[0] != th:
-        x = np.einsum("oh,hwc->owc", _weights(x.shape[0], th, interpolation), x)
+        index, weight = _taps(x.shape[0], th, interpolation)
+        x = np.einsum("okwc,ok->owc", x[index], weight)
     if x.shape[1] != tw:
-        x = np.einsum("ow,hwc->hoc", _weights(x.shape[1], tw, interpolation), x)
+        index, weight = _taps(x.shape[1], tw, interpolation)
+        x = np.einsum("hokc,ok->hoc", x[:, index], weight)
     return np.ascontiguousarray(x, dtype=np.float32)
 
 
