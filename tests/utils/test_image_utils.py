@@ -180,3 +180,14 @@ def test_public_paths():
     for name in ("load_img", "img_to_array", "array_to_img", "save_img"):
         assert getattr(keras.utils, name) is getattr(image_utils, name)
         assert getattr(keras.preprocessing.image, name) is getattr(image_utils, name)
+
+
+def test_image_modules_stay_on_the_host():
+    """The file and folder helpers import neither JAX nor (until used) Pillow."""
+    import subprocess
+    import sys
+    code = ("import sys, gazelle.preprocessing.image, gazelle.utils.image_dataset, "
+            "gazelle.datasets.cifar100; print('jax' in sys.modules, 'PIL' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["False", "False"]
