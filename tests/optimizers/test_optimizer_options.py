@@ -189,3 +189,31 @@ def test_saved_optimizer_state_loads_in_keras(tmp_path):
         for a, b in zip(got, expected):
             np.testing.assert_allclose(a, b, rtol=RTOL, atol=ATOL)
     assert theirs.optimizer.use_ema and theirs.optimizer.gradient_accumulation_steps == 2
+
+
+@pytest.mark.skipif(
+    "weighted_metrics" not in __import__("inspect").signature(
+        __import__("gazelle.training.trainer", fromlist=["Trainer"]).Trainer).parameters,
+    reason="finalize_variable_values before on_train_end needs the trainer.py patch "
+           "(helpers/s20/C-trainer.patch), which also adds Trainer(weighted_metrics=)")
+def test_ema_finalized_before_early_stopping_restores():
+    """Keras 3 writes the EMA weights before `on_train_end`, so EarlyStopping's restored
+    best weights are what the model ends with."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 6)).astype("float32")
+    y = rng.normal(size=(64, 1)).astype("float32")
+
+    def build(lib):
+        return lib.Sequential([lib.Input((6,)), lib.layers.Dense(8, activation="relu"),
+                               lib.layers.Dense(1)])
+
+    km, gm = build(keras), build(gazelle)
+    gm.set_weights(km.get_weights())
+    for model, lib in ((km, keras), (gm, gazelle)):
+        model.compile(lib.optimizers.SGD(0.5, use_ema=True, ema_momentum=0.5), "mse")
+        model.fit(x, y, batch_size=16, epochs=6, shuffle=False, verbose=0,
+                  validation_data=(x[:16], y[:16]),
+                  callbacks=[lib.callbacks.EarlyStopping(monitor="val_loss", patience=1,
+                                                         restore_best_weights=True)])
+    for a, b in zip(gm.get_weights(), km.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=RTOL, atol=ATOL)
