@@ -142,6 +142,13 @@ def test_text_dataset_returns_tf_data_like_keras(tmp_path):
     vec.adapt(ds.map(lambda t, _: t))
     mapped = ds.map(lambda t, lab: (vec(t), lab))
     assert mapped.element_spec[0].shape.as_list() == [None, 4]
+    model = keras.Sequential([keras.Input(shape=(4,), dtype="int32"),       # the course
+                              keras.layers.Embedding(20, 3),                 # pipeline
+                              keras.layers.GlobalAveragePooling1D(),
+                              keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    assert len(model.fit(mapped.cache().prefetch(2), epochs=2, verbose=0)
+               .history["loss"]) == 2
 
 
 def test_batch_dataset_methods_match_tf_data(monkeypatch):
