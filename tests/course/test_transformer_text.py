@@ -4,7 +4,8 @@ it against gazelle, on the bundled sentence-polarity data (gazelle.datasets.rt_p
 Token + position embeddings, one Transformer block (MultiHeadAttention, a feed-forward block,
 LayerNormalization, Dropout), GlobalAveragePooling1D and a Dense head; the sentences are
 vectorized on the host by TextVectorization. Goal: > 0.70 accuracy on a seeded 10% held-out
-split, in well under a minute on two idle CPU cores.
+split, in well under a minute on two idle CPU cores (measured: 10 s with a cold compilation
+cache; 0.73-0.76 held-out accuracy over seeds 1, 2, 3 and 42).
 """
 import numpy as np
 import pytest

