@@ -44,7 +44,9 @@ _PROBABILITY = {"sparse_categorical_crossentropy", "categorical_crossentropy",
 _SHAPE_ONLY = {"Dropout", "Flatten", "Reshape", "GaussianNoise", "GaussianDropout",
                "AlphaDropout", "Identity", "ActivityRegularization"}
 # Output/loss mismatches found before fit: their symptoms (not learning) go unreported.
-_SETUP = {"softmax_from_logits", "logits_without_from_logits", "regression_loss_on_classifier"}
+_SETUP = {"softmax_from_logits", "logits_without_from_logits", "regression_loss_on_classifier",
+          "sigmoid_with_categorical", "nothing_trainable", "target_scale"}
+_TARGET_SCALE = 100.0           # regression targets this large (RMS) swamp a fresh output
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _state = {"enabled": True}
 
@@ -367,6 +369,34 @@ def _output_findings(model, trainer, ys):
                 f"'{'sigmoid' if units == 1 else 'softmax'}' to the last layer, or use e.g. "
                 f"keras.losses.{_class_name(name)}(from_logits=True).",
                 {"layer": layer.name, "activation": activation, "loss": name}))
+        elif activation == "sigmoid" and units > 1 and name in (
+                "categorical_crossentropy", "sparse_categorical_crossentropy"):
+            found.append(Finding("sigmoid_with_categorical", "warning",
+                f"{where} applies sigmoid to {units} units, but the loss '{name}' treats them "
+                "as one probability distribution over the classes. Sigmoid outputs are "
+                "independent and do not sum to 1, so the loss rescales them and the model "
+                "learns a distorted problem. For one class per sample use "
+                "activation='softmax'; for several labels per sample use "
+                "loss='binary_crossentropy' with the sigmoid.",
+                {"layer": layer.name, "activation": activation, "loss": name}))
+        elif activation in ("linear", None) and name in _REGRESSION - {
+                "mean_squared_logarithmic_error"} and isinstance(y, np.ndarray) and \
+                y.size and np.issubdtype(y.dtype, np.number):
+            sample = _even_sample(y).astype(np.float64)
+            sample = sample[np.isfinite(sample)]
+            rms = float(np.sqrt(np.mean(sample ** 2))) if sample.size else 0.0
+            if rms >= _TARGET_SCALE:
+                mean, std = float(sample.mean()), float(sample.std())
+                found.append(Finding("target_scale", "warning",
+                    f"The targets of '{layer.name}' are large: mean {mean:.4g}, standard "
+                    f"deviation {std:.4g}, while a freshly initialized output layer gives "
+                    f"values of order 1. The first losses are then about {rms ** 2:.3g} "
+                    f"({name}), and the gradients that large make training diverge or crawl. "
+                    "Standardize the targets: y_scaled = (y - mean) / std (compute mean and "
+                    "std on the training set), train on y_scaled, and map predictions back "
+                    "with pred * std + mean.",
+                    {"layer": layer.name, "loss": name, "mean": mean, "std": std,
+                     "rms": rms}))
         elif activation in ("softmax", "sigmoid") and name in _REGRESSION and \
                 isinstance(y, np.ndarray) and y.size and _integer_labels(y, units):
             better = "binary_crossentropy" if units == 1 else (
@@ -471,9 +501,23 @@ def _scales_its_inputs(model):
     return False
 
 
+def _trainable_findings(model):
+    """A model with weights but none of them trainable: fit can change nothing."""
+    if model.weights and not model.trainable_weights:
+        frozen = [layer.name for layer in model.layers if layer.weights][:5]
+        return [Finding("nothing_trainable", "warning",
+            f"The model '{model.name}' has no trainable weights: every layer with weights "
+            f"is frozen (trainable=False: {', '.join(frozen)}), so fit cannot change the "
+            "model and the loss will not move. Unfreeze what should learn (layer.trainable = "
+            "True, then compile again), or add a trainable head on top of the frozen base.",
+            {"frozen_layers": frozen})]
+    return []
+
+
 def findings_before_fit(model, trainer, x, ys, validation=None, weighted=False):
     """All checks that look at the data and the compiled model before training starts."""
-    found = [] if _scales_its_inputs(model) else input_scale_findings(
+    found = _trainable_findings(model)
+    found += [] if _scales_its_inputs(model) else input_scale_findings(
         x, type(trainer.optimizer).__name__)
     found += _output_findings(model, trainer, ys)
     found += _label_findings(trainer, ys, validation[1] if validation else None, weighted)
