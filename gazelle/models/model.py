@@ -107,11 +107,6 @@ class Model(Layer):
                 raise ValueError("compile(): `weighted_metrics` must be a list, tuple or dict; "
                                  f"received {weighted_metrics!r} of type "
                                  f"{type(weighted_metrics).__name__}.")
-            import inspect
-            if "weighted_metrics" not in inspect.signature(Trainer).parameters:
-                raise NotImplementedError(
-                    "compile(weighted_metrics=...) needs the trainer's support, which this "
-                    "build lacks; pass the metrics in `metrics=` (unweighted) for now.")
             extra["weighted_metrics"] = weighted_metrics
         if jit_compile not in ("auto", True, False):
             raise ValueError("compile(): `jit_compile` must be 'auto', True or False; received "
@@ -176,16 +171,10 @@ class Model(Layer):
         if validation_data is not None or validation_split:
             validation_steps = _capped(validation_steps, config.max_steps_per_epoch(),
                                        "validation_steps")
-        try:
-            history = trainer.fit(x, y, batch_size, epochs, verbose, callbacks, validation_split,
-                                  validation_data, shuffle, class_weight, sample_weight,
-                                  initial_epoch, validation_batch_size, validation_freq,
-                                  steps_per_epoch, validation_steps, doctor=doctor)
-        finally:
-            # Keras 3: after training, the optimizer sets the final weights (the moving
-            # averages when use_ema=True).
-            if epochs > 0 and trainer.optimizer is not None and trainer.optimizer.built:
-                trainer.optimizer.finalize_variable_values(self.trainable_variables)
+        history = trainer.fit(x, y, batch_size, epochs, verbose, callbacks, validation_split,
+                              validation_data, shuffle, class_weight, sample_weight,
+                              initial_epoch, validation_batch_size, validation_freq,
+                              steps_per_epoch, validation_steps, doctor=doctor)
         self.history = history
         return history
 

@@ -107,13 +107,7 @@ def compile_from_config(model, config, custom_objects=None):
     if isinstance(weighted, list) and len(weighted) == 1 and isinstance(weighted[0], list):
         weighted = weighted[0]          # tf.keras 2: one list per output
     steps = config.get("steps_per_execution", 1)
-    try:
-        _compile(model, optimizer, config, custom_objects, metrics_, weighted or None, steps)
-    except NotImplementedError as e:      # a trainer without weighted_metrics support
-        if not weighted or "weighted_metrics" not in str(e):
-            raise
-        warnings.warn(f"The saved `weighted_metrics` are not restored: {e}", stacklevel=3)
-        _compile(model, optimizer, config, custom_objects, metrics_, None, steps)
+    _compile(model, optimizer, config, custom_objects, metrics_, weighted or None, steps)
 
 
 def _compile(model, optimizer, config, custom_objects, metrics_, weighted, steps):

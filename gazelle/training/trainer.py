@@ -61,7 +61,7 @@ class Trainer:
     """Everything compile() decided, plus the compiled steps once the model is built."""
 
     def __init__(self, model, optimizer, loss, metrics, loss_weights=None,
-                 steps_per_execution="auto", run_eagerly=False):
+                 steps_per_execution="auto", run_eagerly=False, weighted_metrics=None):
         self.model = model
         self.optimizer = compile_utils.get_optimizer(optimizer)
         # A model whose class overrides Keras's step hooks (train_step, compute_loss, ...)
@@ -72,11 +72,13 @@ class Trainer:
                 "compile() needs a loss to train the model, e.g. "
                 "loss='sparse_categorical_crossentropy'.")
         _validate_identifiers(loss, metrics)
+        _validate_identifiers(None, weighted_metrics)
         if self.custom:
             check_step_contract(model)
         self.loss_spec = loss
         self.loss_weights = loss_weights
         self.metrics_spec = metrics
+        self.weighted_metrics_spec = weighted_metrics
         if steps_per_execution != "auto" and (
                 not isinstance(steps_per_execution, int) or steps_per_execution < 1):
             raise ValueError("compile(): `steps_per_execution` must be 'auto' or a positive "
@@ -125,7 +127,7 @@ class Trainer:
         if not self.custom:             # a model's own steps decide what x is
             model._check_input(x)       # on the host: a clear error, not a trace
         if self.metrics is None and self.custom and self.loss_spec is None and \
-                not self.metrics_spec:
+                not (self.metrics_spec or self.weighted_metrics_spec):
             # Nothing compiled to shape: only the loss tracker (x may not even be the
             # model's input, as in a GAN's train_step).
             self.loss, self.y_pred_shapes = None, []
@@ -144,13 +146,15 @@ class Trainer:
                 self.loss = None
                 self.slots = compile_utils.build_slots(
                     compile_utils.NoLoss(self.output_names()), self.metrics_spec,
-                    [None if t is None else np.shape(t) for t in ys], self.y_pred_shapes)
+                    [None if t is None else np.shape(t) for t in ys], self.y_pred_shapes,
+                    weighted_metrics=self.weighted_metrics_spec)
             else:
                 self.loss = compile_utils.CompiledLoss(self.loss_spec, self.loss_weights,
                                                        self.output_names())
                 self.slots = compile_utils.build_slots(
                     self.loss, self.metrics_spec, [None if t is None else np.shape(t)
-                                                   for t in ys], self.y_pred_shapes)
+                                                   for t in ys], self.y_pred_shapes,
+                    weighted_metrics=self.weighted_metrics_spec)
             self.metrics = [slot.metric for slot in self.slots]
         ids = [id(v) for v in model.trainable_variables]
         if self.steps is None or ids != self._trainable_ids:
@@ -188,14 +192,14 @@ class Trainer:
 
     def update_compiled_metrics(self, y, y_pred, sample_weight):
         """Updates the compiled output metrics with one batch (stateful, as Keras's). As in
-        Keras 3, compile(metrics=...) are not weighted by `sample_weight`."""
-        del sample_weight
+        Keras 3, only compile(weighted_metrics=...) are weighted by `sample_weight`."""
         if self.metrics is None:
             return
         ys, preds = self.targets(y), jax.tree_util.tree_leaves(y_pred)
         for slot in self.slots:
             if slot.kind == "output":
-                slot.metric.update_state(ys[slot.index], preds[slot.index])
+                slot.metric.update_state(ys[slot.index], preds[slot.index],
+                                         sample_weight=sample_weight if slot.weighted else None)
 
     def _chunk_steps(self, full_steps, verbose, per_batch):
         if per_batch:
@@ -312,6 +316,8 @@ class Trainer:
             cb.on_epoch_end(epoch, epoch_logs)
             if model.stop_training:
                 break
+        if epochs > 0:        # Keras 3: the final weights (EMA averages) before on_train_end
+            self.optimizer.finalize_variable_values(model.trainable_variables)
         cb.on_train_end(epoch_logs)
         if self._doctor:
             self._doctor.after_fit()

@@ -191,11 +191,6 @@ def test_saved_optimizer_state_loads_in_keras(tmp_path):
     assert theirs.optimizer.use_ema and theirs.optimizer.gradient_accumulation_steps == 2
 
 
-@pytest.mark.skipif(
-    "weighted_metrics" not in __import__("inspect").signature(
-        __import__("gazelle.training.trainer", fromlist=["Trainer"]).Trainer).parameters,
-    reason="finalize_variable_values before on_train_end needs the trainer.py patch "
-           "(helpers/s20/C-trainer.patch), which also adds Trainer(weighted_metrics=)")
 def test_ema_finalized_before_early_stopping_restores():
     """Keras 3 writes the EMA weights before `on_train_end`, so EarlyStopping's restored
     best weights are what the model ends with."""

@@ -1,7 +1,6 @@
 """Differential: compile(weighted_metrics=...) against Keras 3: weighted by sample_weight
 and class_weight, plain metrics not weighted, Keras's log names when a metric is in both
 lists, one and several outputs, a model's own train_step, and the saved compile config."""
-import inspect
 
 import keras
 import numpy as np
@@ -9,12 +8,8 @@ import pytest
 
 import gazelle
 from gazelle.training import compile_utils
-from gazelle.training.trainer import Trainer
 
 RTOL = 1e-5
-needs_trainer = pytest.mark.skipif(
-    "weighted_metrics" not in inspect.signature(Trainer).parameters,
-    reason="Trainer(weighted_metrics=) not in this build (trainer.py patch pending)")
 
 rng = np.random.default_rng(0)
 X = rng.normal(size=(64, 6)).astype("float32")
@@ -77,7 +72,6 @@ def test_weighted_metrics_must_be_a_list_or_dict():
         model.compile("sgd", "mse", weighted_metrics="mae")
 
 
-@needs_trainer
 @pytest.mark.parametrize("custom", [False, True], ids=["builtin_step", "keras_train_step"])
 def test_fit_and_evaluate_match_keras(custom):
     km, gm = _pair(custom)
@@ -95,7 +89,6 @@ def test_fit_and_evaluate_match_keras(custom):
                        km.evaluate(X, Y, sample_weight=SW, return_dict=True, verbose=0))
 
 
-@needs_trainer
 def test_class_weight_weights_them():
     km, gm = _pair()
     _compile_both(km, gm, lambda lib: ["accuracy"], lambda lib: ["accuracy", "sparse_top_k_categorical_accuracy"])
@@ -105,7 +98,6 @@ def test_class_weight_weights_them():
     _assert_logs_equal(hg.history, hk.history)
 
 
-@needs_trainer
 def test_two_outputs_with_a_dict():
     def build(lib):
         inputs = lib.Input((6,))
@@ -125,7 +117,6 @@ def test_two_outputs_with_a_dict():
     assert "cls_weighted_accuracy" in hg.history
 
 
-@needs_trainer
 def test_saved_and_restored(tmp_path):
     km, gm = _pair()
     _compile_both(km, gm, lambda lib: ["accuracy"],
