@@ -13,6 +13,14 @@ import pytest
 import gazelle as keras
 from gazelle.preprocessing.text import Tokenizer, text_to_word_sequence, tokenizer_from_json
 
+
+@pytest.fixture(autouse=True)
+def _gazelle_datasets(monkeypatch):
+    # These tests index gazelle's own dataset type; with TensorFlow installed the dataset
+    # utilities would return tf.data instead (tests/training/test_adapters_datasets.py).
+    monkeypatch.setenv("GAZELLE_TF_DATA", "0")
+
+
 SEQS = [[1, 2, 3], [4, 5], [], [6, 7, 8, 9, 10], [11]]
 
 

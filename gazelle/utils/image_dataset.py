@@ -19,7 +19,7 @@ import numpy as np
 
 from gazelle import config
 from gazelle.utils import image_utils
-from gazelle.utils.text_dataset import BatchDataset
+from gazelle.utils.text_dataset import BatchDataset, as_tf_dataset
 
 ALLOWLIST_FORMATS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
 _INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5",
@@ -284,9 +284,11 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
         if not p:
             raise ValueError(f"{where}: no {which + ' ' if subset else ''}images found in "
                              f"{directory}. Allowed formats: {ALLOWLIST_FORMATS}")
-        return ImageFileDataset(p, _encode(y, label_mode, len(names or ())), batch_size,
-                                image_size, color_mode, interpolation, crop_to_aspect_ratio,
-                                pad_to_aspect_ratio, data_format, names, shuffled, seed)
+        # A tf.data.Dataset when TensorFlow is installed (as Keras 3), else the dataset itself.
+        return as_tf_dataset(ImageFileDataset(
+            p, _encode(y, label_mode, len(names or ())), batch_size, image_size, color_mode,
+            interpolation, crop_to_aspect_ratio, pad_to_aspect_ratio, data_format, names,
+            shuffled, seed))
 
     if subset == "both":
         return [make("training", shuffle), make("validation", False)]

@@ -50,7 +50,12 @@ def as_tf_dataset(dataset, tf=None):
         return tf.TensorSpec(shape, dtype)
 
     signature = tuple(spec(a) for a in first) if isinstance(first, tuple) else spec(first)
-    out = tf.data.Dataset.from_generator(lambda: iter(dataset), output_signature=signature)
+    def one_pass():                 # a dataset that reshuffles per epoch does so per pass
+        yield from iter(dataset)
+        if callable(getattr(dataset, "on_epoch_end", None)):
+            dataset.on_epoch_end()
+
+    out = tf.data.Dataset.from_generator(one_pass, output_signature=signature)
     out = out.apply(tf.data.experimental.assert_cardinality(len(dataset)))
     out = out.prefetch(tf.data.AUTOTUNE)
     for name in ("class_names", "file_paths"):

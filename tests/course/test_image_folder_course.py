@@ -6,6 +6,14 @@ held-out images well."""
 import numpy as np
 import pytest
 
+
+@pytest.fixture(autouse=True)
+def _gazelle_datasets(monkeypatch):
+    # These tests index gazelle's own dataset type; with TensorFlow installed the dataset
+    # utilities would return tf.data instead (tests/training/test_adapters_datasets.py).
+    monkeypatch.setenv("GAZELLE_TF_DATA", "0")
+
+
 pytest.importorskip("PIL.Image")
 
 CLASSES = {0: "tshirt", 1: "trouser", 7: "sneaker", 8: "bag"}

@@ -171,3 +171,25 @@ def test_batch_dataset_methods_match_tf_data(monkeypatch):
         for g, w in zip(got, want):
             for p, q in zip(g, w):
                 np.testing.assert_array_equal(p, q)
+
+
+def test_image_dataset_returns_tf_data_and_reshuffles_each_pass(tmp_path, monkeypatch):
+    tf = pytest.importorskip("tensorflow")
+    pytest.importorskip("PIL")
+    rng = np.random.default_rng(0)
+    for c in ("a", "b"):
+        (tmp_path / c).mkdir()
+        for i in range(6):
+            keras.utils.save_img(tmp_path / c / f"{i}.png",
+                                 rng.integers(0, 255, (8, 8, 3)).astype("uint8"))
+    kwargs = dict(image_size=(8, 8), batch_size=4, seed=1, verbose=False)
+    ds = keras.utils.image_dataset_from_directory(tmp_path, **kwargs)
+    assert isinstance(ds, tf.data.Dataset) and ds.class_names == ["a", "b"]
+    monkeypatch.setenv("GAZELLE_TF_DATA", "0")
+    ours = keras.utils.image_dataset_from_directory(tmp_path, **kwargs)
+    passes = [[np.asarray(b[1]) for b in ds] for _ in range(2)]
+    mine = [[np.asarray(ours[i][1]) for i in range(len(ours))]]
+    ours.on_epoch_end()
+    mine.append([np.asarray(ours[i][1]) for i in range(len(ours))])
+    for a, b in zip(passes, mine):                # the same batches, pass by pass
+        np.testing.assert_array_equal(np.concatenate(a), np.concatenate(b))

@@ -19,6 +19,14 @@ k3_image_dataset = pytest.importorskip("keras.src.utils.image_dataset_utils")
 
 import gazelle as keras  # noqa: E402
 
+
+@pytest.fixture(autouse=True)
+def _gazelle_datasets(monkeypatch):
+    # These tests index gazelle's own dataset type; with TensorFlow installed the dataset
+    # utilities would return tf.data instead (tests/training/test_adapters_datasets.py).
+    monkeypatch.setenv("GAZELLE_TF_DATA", "0")
+
+
 FORMATS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
 
 
