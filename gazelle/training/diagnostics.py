@@ -433,6 +433,9 @@ def _label_findings(trainer, ys, val_ys, weighted):
         if fn is None:
             continue
         name = _loss_kind(fn)[0]
+        if isinstance(y, np.ndarray) and y.ndim >= (3 if name == "categorical_crossentropy"
+                                                   else 2) and y.shape[-1] != 1:
+            continue        # a label per time step (next-character targets): no class_weight
         labels = _class_labels(name, y, shape[-1] if shape else 1)
         if labels is None:
             continue
@@ -494,6 +497,9 @@ def _scales_its_inputs(model):
         name = type(layer).__name__
         if name == "Sequential":
             pending = list(layer.layers) + pending
+        elif not type(layer).__module__.startswith("gazelle.") and getattr(layer, "_layers", None):
+            # A user's layer (e.g. token + position embedding): judge by its first sublayer.
+            pending = list(layer._layers) + pending
         elif name in _SCALING_LAYERS:
             return True
         elif not (name in _SHAPE_ONLY or name in _GEOMETRY_LAYERS or name.startswith("Random")):
@@ -782,10 +788,14 @@ class FitDoctor:
         # Stalled: the loss stays poor and fell by less than 5% or by less than its noise.
         stalled = head is not None and self.baseline is not None and tail > 0.5 * poor \
             and (tail >= self.baseline or head - tail < max(0.05 * head, 2 * noise))
-        deep = epoch == self.first_epoch and sum(
-            1 for layer in self.model.layers if layer.trainable_weights) >= _DEEP
+        # The depth probe runs once per compiled model, not in every fit() call: loops of
+        # fit(epochs=1) would otherwise pay an extra forward and backward pass each time.
+        deep = epoch == self.first_epoch and not getattr(self.trainer, "_depth_probed", False) \
+            and sum(1 for layer in self.model.layers if layer.trainable_weights) >= _DEEP
         if (stalled or deep or self.diverged) and \
                 not {"exploding_gradients", "vanishing_gradients"} & self.fired:
+            if deep:
+                self.trainer._depth_probed = True
             loss, rows = gradient_norms(self.trainer, self.x, self.ys)
             for finding in gradient_findings(loss, rows):
                 self.emit(finding)

@@ -124,3 +124,60 @@ def test_integer_ids_into_an_embedding_are_not_flagged():
         model.fit(x, rng.integers(0, 2, 128), epochs=1, verbose=0)
     codes = [str(w.message).split(":")[0] for w in caught if issubclass(w.category, DoctorWarning)]
     assert "unscaled_input" not in codes
+
+
+def test_ids_into_a_custom_embedding_layer_are_not_flagged():
+    # The Keras Transformer example: a user's TokenAndPositionEmbedding wraps Embedding.
+    class TokenEmbedding(keras.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.emb = keras.layers.Embedding(1000, 8)
+
+        def call(self, x):
+            return self.emb(x)
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 1000, (256, 10)).astype("int32")
+    y = rng.integers(0, 2, 256).astype("float32")
+    model = keras.Sequential([keras.Input((10,), dtype="int32"), TokenEmbedding(),
+                              keras.layers.GlobalAveragePooling1D(),
+                              keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(x, y, epochs=1, verbose=0)
+    assert not [w for w in caught if issubclass(w.category, DoctorWarning)
+                and str(w.message).startswith("unscaled_input")]
+
+
+def test_next_character_targets_are_not_called_imbalanced():
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 20, (256, 12)).astype("int32")
+    y = np.where(rng.random((256, 12)) < 0.9, 0, rng.integers(1, 20, (256, 12))).astype("int32")
+    model = keras.Sequential([keras.Input((12,), dtype="int32"), keras.layers.Embedding(20, 8),
+                              keras.layers.Dense(20, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(x, y, epochs=1, verbose=0)
+    assert not [w for w in caught if issubclass(w.category, DoctorWarning)
+                and str(w.message).startswith("class_imbalance")]
+
+
+def test_the_depth_probe_runs_once_per_compiled_model(monkeypatch):
+    from gazelle.training import diagnostics
+    calls = []
+    real = diagnostics.gradient_norms
+    monkeypatch.setattr(diagnostics, "gradient_norms",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2048, 20)).astype("float32")
+    y = (x[:, 0] > 0).astype("float32")                      # learned within the first fit
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((20,))] + [keras.layers.Dense(16, activation="relu")
+                                                     for _ in range(6)]
+                             + [keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="binary_crossentropy")
+    losses = [model.fit(x, y, epochs=1, verbose=0).history["loss"][0] for _ in range(3)]
+    assert losses[-1] < 0.2                                  # healthy: no stall probes
+    assert len(calls) == 1
