@@ -58,6 +58,8 @@ def build_parser():
     """Returns the `argparse` parser of the `gazelle` command."""
     parser = argparse.ArgumentParser(
         prog="gazelle", description="gazelle: a Keras-compatible deep-learning library on JAX.")
+    from gazelle import __version__
+    parser.add_argument("--version", action="version", version=f"gazelle {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     train = commands.add_parser(
         "train", help="train a tutorial model on a bundled dataset and write a run report",

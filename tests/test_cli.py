@@ -238,3 +238,12 @@ def test_python_dash_m_gazelle_runs_the_cli():
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "usage: gazelle train" in result.stdout
+
+
+def test_version_flag_prints_the_package_version(capsys):
+    import gazelle
+    from gazelle import cli
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"gazelle {gazelle.__version__}"
