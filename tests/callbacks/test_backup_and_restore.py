@@ -327,6 +327,7 @@ def finish(child):
         raise
 
 
+@pytest.mark.slow          # heavy: runs in CI's slow pass
 def test_sigkilled_training_resumes_bit_identical(tmp_path):
     cache, log_path = tmp_path / "jax_cache", tmp_path / "child.log"
     with open(log_path, "w") as log:

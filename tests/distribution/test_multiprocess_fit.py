@@ -29,6 +29,9 @@ import pytest
 
 import _workers
 
+# Heavy (processes killed or spawned, many fuzz cases): CI's slow pass runs it.
+pytestmark = pytest.mark.slow
+
 CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fit_child.py")
 RUN_TIMEOUT_S = 120       # hard ceiling for the job; a normal run takes 10-30 s
 

@@ -29,6 +29,9 @@ from hypothesis import strategies as st
 import gazelle as keras
 from gazelle import saving
 
+# Heavy (processes killed or spawned, many fuzz cases): CI's slow pass runs it.
+pytestmark = pytest.mark.slow
+
 LOAD_SECONDS = 20
 # GAZELLE_FUZZ_SCALE=20 runs 20 times as many (random, not derandomized) cases, by hand.
 SCALE = int(os.environ.get("GAZELLE_FUZZ_SCALE", "1"))

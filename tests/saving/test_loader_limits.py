@@ -123,6 +123,7 @@ def test_multi_output_shape_mismatch_names_the_output():
         model.fit(np.zeros((8, 4)), [np.zeros((8, 2)), np.zeros((8, 3))], verbose=0)
 
 
+@pytest.mark.slow          # heavy: runs in CI's slow pass
 def test_ten_thousand_layer_functional_chain_builds_saves_and_loads(tmp_path):
     x = inputs = keras.Input((2,))
     for _ in range(10000):

@@ -8,6 +8,7 @@ import sys
 import weakref
 
 import numpy as np
+import pytest
 
 import gazelle as keras
 
@@ -37,6 +38,7 @@ print(json.dumps({"start": start, "grown": grown, "after": rss()}))
 """
 
 
+@pytest.mark.slow          # heavy: runs in CI's slow pass
 def test_clear_session_returns_memory_after_a_hundred_models():
     env = {**os.environ, "GAZELLE_COMPILATION_CACHE": "0",
            "JAX_PLATFORMS": os.environ.get("JAX_PLATFORMS", "cpu")}
@@ -60,6 +62,7 @@ def test_a_dropped_model_is_collected_with_its_programs():
     assert ref() is None      # nothing global (caches, callbacks, threads) keeps it alive
 
 
+@pytest.mark.slow          # heavy: runs in CI's slow pass
 def test_clear_session_resets_names_and_can_keep_caches():
     keras.layers.Dense(1)
     keras.backend.clear_session(free_memory=False)

@@ -162,6 +162,7 @@ def warm():
     return model, x, y
 
 
+@pytest.mark.slow          # heavy: runs in CI's slow pass
 def test_repeated_fit_predict_evaluate_do_not_leak():
     x, y = learnable_data()
     model = small_model()

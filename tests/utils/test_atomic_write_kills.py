@@ -31,6 +31,9 @@ SAVER = r"""
 import sys
 sys.path.insert(0, {root!r})
 import gazelle as keras
+
+# Heavy (processes killed or spawned, many fuzz cases): CI's slow pass runs it.
+pytestmark = pytest.mark.slow
 model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(512), keras.layers.Dense(512)])
 print("ready", flush=True)
 while True:
