@@ -788,14 +788,16 @@ class FitDoctor:
         # Stalled: the loss stays poor and fell by less than 5% or by less than its noise.
         stalled = head is not None and self.baseline is not None and tail > 0.5 * poor \
             and (tail >= self.baseline or head - tail < max(0.05 * head, 2 * noise))
-        # The depth probe runs once per compiled model, not in every fit() call: loops of
-        # fit(epochs=1) would otherwise pay an extra forward and backward pass each time.
-        deep = epoch == self.first_epoch and not getattr(self.trainer, "_depth_probed", False) \
+        # Gradient norms are measured once per compiled model for depth or a stall, not in
+        # every fit() call: loops of fit(epochs=1) would otherwise pay an extra forward and
+        # backward pass (and its compile) each time. A diverging run is always measured.
+        probed = getattr(self.trainer, "_gradients_probed", False)
+        deep = epoch == self.first_epoch and not probed \
             and sum(1 for layer in self.model.layers if layer.trainable_weights) >= _DEEP
-        if (stalled or deep or self.diverged) and \
+        if (self.diverged or ((stalled or deep) and not probed)) and \
                 not {"exploding_gradients", "vanishing_gradients"} & self.fired:
-            if deep:
-                self.trainer._depth_probed = True
+            if not self.diverged:
+                self.trainer._gradients_probed = True
             loss, rows = gradient_norms(self.trainer, self.x, self.ys)
             for finding in gradient_findings(loss, rows):
                 self.emit(finding)
