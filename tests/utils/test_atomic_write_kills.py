@@ -11,6 +11,9 @@ import pytest
 
 from gazelle.utils import io
 
+# Heavy (processes killed and restarted): CI's slow pass runs it.
+pytestmark = pytest.mark.slow
+
 CHILD = r"""
 import os, sys
 sys.path.insert(0, {root!r})
@@ -32,8 +35,6 @@ import sys
 sys.path.insert(0, {root!r})
 import gazelle as keras
 
-# Heavy (processes killed or spawned, many fuzz cases): CI's slow pass runs it.
-pytestmark = pytest.mark.slow
 model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(512), keras.layers.Dense(512)])
 print("ready", flush=True)
 while True:
