@@ -119,6 +119,7 @@ class Model(Layer):
                                 **extra)
         self.optimizer = self._trainer.optimizer
         self.loss = loss
+        self.__dict__.pop("_predict_on_batch_fn", None)      # recompiled on the next call
 
     def _require_compiled(self, what):
         if self._trainer is None:
@@ -229,6 +230,34 @@ class Model(Layer):
         return trainer_mod.Trainer.predict(_Bare(self), x, batch_size, verbose, callbacks,
                                            steps=steps)
 
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
+                       return_dict=False):
+        """Runs one training step (one optimizer update) on exactly this batch.
+
+        As in Keras 3, the metrics start afresh for the call: the result covers this batch.
+
+        Args:
+            x: the batch's inputs.
+            y: its targets.
+            sample_weight: optional per-sample weights.
+            class_weight: optional `{class: weight}` (not with `sample_weight`).
+            return_dict: return `{name: value}` instead of a list.
+
+        Returns:
+            The loss (a float) when the model has no metrics, else `[loss, *metrics]`.
+        """
+        return self._require_compiled("train_on_batch").train_on_batch(
+            x, y, sample_weight, class_weight, return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        """The loss and metrics of one batch, without training (Keras 3's test_on_batch).
+
+        Returns:
+            The loss (a float) when the model has no metrics, else `[loss, *metrics]`.
+        """
+        return self._require_compiled("test_on_batch").test_on_batch(
+            x, y, sample_weight, return_dict)
+
     def predict_on_batch(self, x):
         """Returns predictions for one batch (no batching)."""
         import jax
@@ -236,7 +265,11 @@ class Model(Layer):
         if "predict_step" in self._overridden_steps():       # the model's own step, compiled
             n = len(jax.tree_util.tree_leaves(x)[0])
             return self.predict(x, batch_size=max(n, 1), verbose=0)
-        return np.asarray(self(x, training=False))
+        if not self.run_eagerly and self.__dict__.get("_predict_on_batch_jit", True):
+            out = _jitted_predict_on_batch(self, x)
+            if out is not None:
+                return out
+        return jax.tree_util.tree_map(np.asarray, self(x, training=False))
 
     @property
     def run_eagerly(self):
@@ -639,6 +672,52 @@ def _functional_subclass(cls, functional):
             "__doc__": cls.__doc__})
         _FUNCTIONAL_SUBCLASSES[cls] = sub
     return sub
+
+
+_TRACE_ERRORS = ()
+
+
+def _trace_errors():
+    """The errors that say a model's call cannot be traced (it needs concrete values)."""
+    global _TRACE_ERRORS
+    if not _TRACE_ERRORS:
+        import jax
+        _TRACE_ERRORS = (jax.errors.ConcretizationTypeError,
+                         jax.errors.TracerArrayConversionError,
+                         jax.errors.TracerBoolConversionError,
+                         jax.errors.TracerIntegerConversionError)
+    return _TRACE_ERRORS
+
+
+def _jitted_predict_on_batch(model, x):
+    """`model(x, training=False)` as one compiled call of the weights (as Keras 3 compiles
+    its predict function), the non-trainable values written back afterwards (a stateful
+    RNN's state). Returns None when the call cannot be compiled: host layers (strings) or
+    Python that needs concrete values; the caller then runs it eagerly, as before."""
+    import jax
+    import numpy as np
+    leaves = jax.tree_util.tree_leaves(x)
+    if not leaves or any(getattr(leaf, "dtype", np.dtype(object)).kind not in "biuf"
+                         for leaf in leaves if not isinstance(leaf, jax.Array)):
+        return None
+    fn = model.__dict__.get("_predict_on_batch_fn")
+    if fn is None:
+        def run(trainable, non_trainable, x):
+            return model.stateless_call(trainable, non_trainable, x, training=False)
+        fn = model._predict_on_batch_fn = jax.jit(run)
+    trainable = model.trainable_variables
+    non_trainable = model.non_trainable_variables
+    try:
+        outputs, values = fn([v.value for v in trainable], [v.value for v in non_trainable],
+                             jax.tree_util.tree_map(np.asarray, x)
+                             if not isinstance(x, jax.Array) else x)
+    except _trace_errors():
+        model._predict_on_batch_jit = False            # Python in call(): eager from now on
+        return None
+    for variable, value in zip(non_trainable, values):
+        if value is not variable.value:
+            variable.assign(value)
+    return jax.tree_util.tree_map(np.asarray, outputs)
 
 
 class _Bare:

@@ -16,6 +16,7 @@ from gazelle import metrics as metrics_mod
 from gazelle import random as grandom
 from gazelle.callbacks import CallbackList, History
 from gazelle.training import compile_utils, diagnostics, distribute
+from gazelle.training import data as data_mod
 from gazelle.training import adapters, sources
 from gazelle.training.state import StateLayout
 from gazelle.training.steps import KerasSteps, Steps, check_step_contract, overridden_steps
@@ -384,6 +385,43 @@ class Trainer:
         if return_dict:
             return logs
         values = [logs[name] for name in self.metrics_names if name in logs]
+        return values[0] if len(values) == 1 else values
+
+    def train_on_batch(self, x, y, sample_weight, class_weight, return_dict):
+        """One training step on the whole of `x` (Keras 3: the metrics start afresh)."""
+        if class_weight is not None and sample_weight is not None:
+            raise ValueError("train_on_batch(): pass `sample_weight` or `class_weight`, not "
+                             "both (class_weight becomes per-sample weights).")
+        (x, y, sample_weight), n = data_mod.standardize(
+            x, y, sample_weight, what="train_on_batch", need_y=not self.custom)
+        sample_weight = data_mod.class_weight_to_sample_weight(y, class_weight, sample_weight)
+        train = adapters.Resident((x, y, sample_weight), n, n, max(n, 1))
+        self._ensure_ready(x, y)
+        steps = self.steps
+        state = steps.layout.lift()
+        state = state._replace(metrics=steps.reset_metrics())
+        _, logs = self._run_chunks("train", state, train.chunks(self, "train", 0, 1),
+                                   _NO_CALLBACKS, False)
+        return self._batch_logs(logs, return_dict)
+
+    def test_on_batch(self, x, y, sample_weight, return_dict):
+        """The loss and metrics of one batch (Keras 3: the metrics start afresh)."""
+        (x, y, sample_weight), n = data_mod.standardize(
+            x, y, sample_weight, what="test_on_batch", need_y=not self.custom)
+        if y is None and not self.custom:
+            raise ValueError("test_on_batch() needs targets `y` to compute the loss; "
+                             "received y=None.")
+        self._ensure_ready(x, y)
+        adapter = adapters.Resident((x, y, sample_weight), n, n, max(n, 1))
+        logs = self._evaluate_source(adapter, _NO_CALLBACKS, verbose=0, hooks=False)
+        return self._batch_logs(logs, return_dict)
+
+    def _batch_logs(self, logs, return_dict):
+        logs = dict(logs)
+        if return_dict:
+            return logs
+        values = [logs[name] for name in self.metrics_names if name in logs]
+        values += [logs[name] for name in sorted(logs) if name not in self.metrics_names]
         return values[0] if len(values) == 1 else values
 
     def predict(self, x, batch_size, verbose, callbacks, steps=None):
