@@ -35,6 +35,8 @@ class InputLayer(Layer):
         super().__init__(name=name or naming.numbered("input"), dtype=dtype,
                          batch_input_shape=batch_shape, **kwargs)
         self.built = True
+        if self._dtype == "string":     # text stays on the host: nothing to cast
+            self._cast_inputs = False
         self._build_shapes = [batch_shape]
         self._output_shape = batch_shape
         self.output = symbolic.SymbolicTensor(batch_shape, self._dtype, name=self.name)

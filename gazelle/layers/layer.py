@@ -138,7 +138,7 @@ class Layer:
             raise TypeError(f"{type(self).__name__}: `name` must be a string, received {name!r}.")
         self.name = name or naming.uniquify(naming.to_snake_case(type(self).__name__))
         self._trainable = bool(trainable)
-        self._dtype = jnp.dtype(dtype or config.floatx()).name
+        self._dtype = _standardize_dtype(dtype)
         self.built = False
         self._inbound_nodes = []
         self._own_losses = []
@@ -582,6 +582,13 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _standardize_dtype(dtype):
+    """A dtype's name; "string" (Keras's name for text inputs, also `str`) stays "string"."""
+    if dtype in ("string", "str", str):
+        return "string"
+    return jnp.dtype(dtype or config.floatx()).name
 
 
 def _dedup(variables):

@@ -7,6 +7,7 @@ import jax
 
 from gazelle.core import masks, naming, symbolic
 from gazelle.layers.core import InputLayer
+from gazelle.core.host import applied_on_host as _applied_on_host
 from gazelle.layers.layer import Layer
 from gazelle.models.model import Model
 
@@ -137,6 +138,8 @@ class Functional(Model):
 
     def _check_input(self, inputs):
         for t, x in zip(self._input_tensors, self._standardize_inputs(inputs)):
+            if _applied_on_host(t):
+                continue                # host layers made this input (training/host.py)
             shape = tuple(getattr(x, "shape", ()))
             expected = t.shape
             if len(shape) != len(expected) or any(

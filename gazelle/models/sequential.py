@@ -1,6 +1,7 @@
 """Sequential: a plain stack of layers. [L3]"""
 from gazelle.core import symbolic
 from gazelle.layers.core import InputLayer
+from gazelle.core.host import applied_on_host as _applied_on_host
 from gazelle.layers.layer import Layer, _call_has_mask_arg, structure_changed
 from gazelle.models.model import Model
 
@@ -118,6 +119,8 @@ class Sequential(Model):
         return out
 
     def _check_input(self, inputs):
+        if self._stack and _applied_on_host(self._stack[0]):
+            return                      # host layers made these inputs (training/host.py)
         expected = self._input_layer._batch_input_shape if self._input_layer else None
         shape = tuple(getattr(inputs, "shape", ()))
         if expected is None or not shape:

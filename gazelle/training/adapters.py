@@ -69,12 +69,14 @@ def check_known(x, what):
                     f"{type(x).__qualname__}. gazelle accepts {ACCEPTED}.")
 
 
-def get(x, y, sample_weight, batch_size, steps, what, need_y=True, predict=False):
-    """The adapter for evaluation or prediction input (always streamed through blocks)."""
+def get(x, y, sample_weight, batch_size, steps, what, need_y=True, predict=False,
+        transform=None):
+    """The adapter for evaluation or prediction input (always streamed through blocks).
+    `transform` maps each streamed batch's x (training/host.py)."""
     check_known(x, what)
     if is_stream(x):
         _no_arrays_with_stream(y, sample_weight, what)
-        return Batches(stream_source(x, steps, what), predict=predict)
+        return Batches(stream_source(x, steps, what, transform), predict=predict)
     if predict:
         (x, _, _), n = data_mod.standardize(x, None, None, what=what, need_y=False)
         data = x
@@ -88,17 +90,20 @@ def get(x, y, sample_weight, batch_size, steps, what, need_y=True, predict=False
 
 
 def validation(validation_data, batch_size, steps, what="fit (validation_data)",
-               need_y=True):
+               need_y=True, transform=None):
     """The adapter for `validation_data`: a tuple of arrays or a stream of batches."""
     if not is_stream(validation_data):
         validation_data = data_mod.unpack_validation_data(validation_data)
         return get(*validation_data, batch_size, steps, what, need_y=need_y)
-    return get(validation_data, None, None, batch_size, steps, what, need_y=need_y)
+    return get(validation_data, None, None, batch_size, steps, what, need_y=need_y,
+               transform=transform)
 
 
 def training(x, y, sample_weight, batch_size, steps_per_epoch, class_weight, need_y,
-             validation_split=0.0, validation_batch_size=None, validation_steps=None):
-    """The adapter for fit's input, and the validation adapter split from it (or None)."""
+             validation_split=0.0, validation_batch_size=None, validation_steps=None,
+             transform=None):
+    """The adapter for fit's input, and the validation adapter split from it (or None).
+    `transform` maps each streamed batch's x (training/host.py)."""
     check_known(x, "fit")
     if is_stream(x):
         # A generator or PyDataset: batches as they come, streamed through blocks.
@@ -106,7 +111,7 @@ def training(x, y, sample_weight, batch_size, steps_per_epoch, class_weight, nee
         if validation_split:
             raise ValueError("fit(): `validation_split` needs arrays; with a generator or "
                              "PyDataset pass `validation_data` instead.")
-        source = stream_source(x, steps_per_epoch, "fit")
+        source = stream_source(x, steps_per_epoch, "fit", transform)
         if source.first()[1] is None and need_y:
             raise ValueError("fit(): the generator/PyDataset must yield (x, y) or "
                              "(x, y, sample_weight) batches; it yielded inputs only.")
@@ -132,11 +137,11 @@ def training(x, y, sample_weight, batch_size, steps_per_epoch, class_weight, nee
     return ArrayBlocks(sources.ArraySource(data, n, batch_size), n_total), val
 
 
-def stream_source(x, steps, what):
+def stream_source(x, steps, what, transform=None):
     """A BatchSource: PyDataset/generator, or a re-iterable pipeline of another library."""
     kind = foreign_kind(x)
     if kind is None:
-        return sources.BatchSource(x, steps, what)
+        return sources.BatchSource(x, steps, what, transform)
     length = _length(x, kind)
     if length == math.inf and steps is None:
         raise ValueError(f"{what}(): the {kind} input is infinite (it repeats without end); "
@@ -144,7 +149,7 @@ def stream_source(x, steps, what):
                          "`validation_steps` for validation) to say how many batches make "
                          "an epoch.")
     return sources.IterableSource(x, steps, what, None if length == math.inf else length,
-                                  _iterate(x, kind), kind)
+                                  _iterate(x, kind), kind, transform)
 
 
 def _length(x, kind):

@@ -178,8 +178,9 @@ def is_stream(x):
     return _is_dataset(x) or hasattr(x, "__next__") or hasattr(x, "__iter__")
 
 
-def unpack(item, what):
-    """A batch from a generator or PyDataset: x, (x,), (x, y) or (x, y, sample_weight)."""
+def unpack(item, what, transform=None):
+    """A batch from a generator or PyDataset: x, (x,), (x, y) or (x, y, sample_weight).
+    `transform` (training/host.py) turns the batch's x into what the compiled steps take."""
     if isinstance(item, tuple) and 1 <= len(item) <= 3:
         x, y, sw = (tuple(item) + (None, None))[:3]
     elif isinstance(item, list) and len(item) in (2, 3) and not all(
@@ -188,6 +189,8 @@ def unpack(item, what):
     else:
         x, y, sw = item, None, None
     try:
+        if transform is not None:
+            x = transform(x)
         (x, y, sw), _ = data_mod.standardize(x, y, sw, what=what, need_y=False)
     except (TypeError, ValueError) as e:
         raise type(e)(f"A batch yielded by the {what}() input: {e}") from None
@@ -197,8 +200,8 @@ def unpack(item, what):
 class BatchSource:
     """Batches from a PyDataset/Sequence (indexable, re-iterable) or a generator."""
 
-    def __init__(self, x, steps_limit, what):
-        self.what = what
+    def __init__(self, x, steps_limit, what, transform=None):
+        self.what, self.transform = what, transform
         self.dataset = x if _is_dataset(x) else None
         self._iterator = None if self.dataset is not None else iter(x)
         self._peeked = None
@@ -218,10 +221,10 @@ class BatchSource:
 
     def first(self):
         if self.dataset is not None:
-            return unpack(self.dataset[0], self.what)
+            return unpack(self.dataset[0], self.what, self.transform)
         if self._peeked is None:
             try:
-                self._peeked = unpack(next(self._iterator), self.what)
+                self._peeked = unpack(next(self._iterator), self.what, self.transform)
             except StopIteration:
                 raise ValueError(f"{self.what}(): the generator `x` yielded no batches.") \
                     from None
@@ -243,7 +246,7 @@ class BatchSource:
                 item, self._peeked = self._peeked, None
             else:
                 try:
-                    item = unpack(next(self._iterator), self.what)
+                    item = unpack(next(self._iterator), self.what, self.transform)
                 except StopIteration:
                     self.exhausted = True
                     return
@@ -266,12 +269,12 @@ class BatchSource:
                 for i in it:
                     futures.append(pool.submit(ds.__getitem__, int(i)))
                     if len(futures) >= ahead:
-                        yield unpack(futures.pop(0).result(), self.what)
+                        yield unpack(futures.pop(0).result(), self.what, self.transform)
                 for f in futures:
-                    yield unpack(f.result(), self.what)
+                    yield unpack(f.result(), self.what, self.transform)
         else:
             for i in order:
-                yield unpack(ds[int(i)], self.what)
+                yield unpack(ds[int(i)], self.what, self.transform)
         if hasattr(ds, "on_epoch_end"):
             ds.on_epoch_end()
 
@@ -295,8 +298,8 @@ class IterableSource(BatchSource):
     the old one runs out (as Keras 3 does; running out mid-epoch ends that epoch early,
     with a warning)."""
 
-    def __init__(self, x, steps_limit, what, length, make_iterator, kind):
-        self.what, self.kind = what, kind
+    def __init__(self, x, steps_limit, what, length, make_iterator, kind, transform=None):
+        self.what, self.kind, self.transform = what, kind, transform
         self.dataset = None
         self.iterable = x
         self._make = make_iterator
@@ -311,7 +314,7 @@ class IterableSource(BatchSource):
             self._iterator, self._seen = iter(self._make()), 0
         item = next(self._iterator)
         self._seen += 1
-        return unpack(item, self.what)
+        return unpack(item, self.what, self.transform)
 
     def first(self):
         if self._peeked is None:

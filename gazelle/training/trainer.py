@@ -5,6 +5,7 @@ compiled call, one write-back of the state into the Variables (so callbacks alwa
 live weights) and one host sync for the logs. Data moves to the device once per call of
 fit/evaluate/predict; shuffling happens on device.
 """
+import functools
 import math
 import sys
 import warnings
@@ -17,7 +18,7 @@ from gazelle import random as grandom
 from gazelle.callbacks import CallbackList, History
 from gazelle.training import compile_utils, diagnostics, distribute
 from gazelle.training import data as data_mod
-from gazelle.training import adapters, sources
+from gazelle.training import adapters, host, sources
 from gazelle.training.state import StateLayout
 from gazelle.training.steps import KerasSteps, Steps, check_step_contract, overridden_steps
 
@@ -57,6 +58,23 @@ def _python_value(v):
     v = np.asarray(v)
     return float(v) if v.size == 1 else v
 
+
+
+def _host_front(method):
+    """Runs a fit/evaluate/predict-like method with the model's host layers (strings to
+    ids, training/host.py) applied to `x` on the host and passed through in the compiled
+    steps; `self._front` offers the same to validation data and streamed batches."""
+    @functools.wraps(method)
+    def run(self, x, *args, **kwargs):
+        front = host.Front(self.model)
+        previous, self._front = getattr(self, "_front", None), front
+        try:
+            x = front.arrays(x)                 # on the host, before the layers pass through
+            with front.applied():
+                return method(self, x, *args, **kwargs)
+        finally:
+            self._front = previous
+    return run
 
 class Trainer:
     """Everything compile() decided, plus the compiled steps once the model is built."""
@@ -254,6 +272,7 @@ class Trainer:
             cache[key] = distribute.place(np.arange(rows, dtype=np.int32))
         return cache[key]
 
+    @_host_front
     def fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split,
             validation_data, shuffle, class_weight, sample_weight, initial_epoch,
             validation_batch_size, validation_freq, steps_per_epoch=None, validation_steps=None,
@@ -261,13 +280,16 @@ class Trainer:
         model = self.model
         batch_size = _batch_size(batch_size, "batch_size")
         val_bs = _batch_size(validation_batch_size or batch_size, "validation_batch_size")
+        front = self._front
         train, val = adapters.training(
             x, y, sample_weight, batch_size, steps_per_epoch, class_weight,
             need_y=not self.custom, validation_split=validation_split,
-            validation_batch_size=val_bs, validation_steps=validation_steps)
+            validation_batch_size=val_bs, validation_steps=validation_steps,
+            transform=front.transform())
         if validation_data is not None:
-            val = adapters.validation(validation_data, val_bs, validation_steps,
-                                      need_y=not self.custom)
+            val = adapters.validation(front.validation(validation_data), val_bs,
+                                      validation_steps, need_y=not self.custom,
+                                      transform=front.transform())
         x, y, _ = train.setup()
         steps = self._ensure_ready(x, y)
         self._doctor = None if self.custom else self._start_doctor(train, val, class_weight,
@@ -363,11 +385,12 @@ class Trainer:
             cb.on_test_end(logs)
         return logs
 
+    @_host_front
     def evaluate(self, x, y, batch_size, verbose, sample_weight, callbacks, return_dict,
                  steps=None):
         batch_size = _batch_size(batch_size, "batch_size")
         adapter = adapters.get(x, y, sample_weight, batch_size, steps, "evaluate",
-                               need_y=not self.custom)
+                               need_y=not self.custom, transform=self._front.transform())
         sx, sy, _ = adapter.sample()
         if sy is None and not self.custom:
             raise ValueError("evaluate() needs targets `y` to compute the loss; received "
@@ -387,6 +410,7 @@ class Trainer:
         values = [logs[name] for name in self.metrics_names if name in logs]
         return values[0] if len(values) == 1 else values
 
+    @_host_front
     def train_on_batch(self, x, y, sample_weight, class_weight, return_dict):
         """One training step on the whole of `x` (Keras 3: the metrics start afresh)."""
         if class_weight is not None and sample_weight is not None:
@@ -404,6 +428,7 @@ class Trainer:
                                    _NO_CALLBACKS, False)
         return self._batch_logs(logs, return_dict)
 
+    @_host_front
     def test_on_batch(self, x, y, sample_weight, return_dict):
         """The loss and metrics of one batch (Keras 3: the metrics start afresh)."""
         (x, y, sample_weight), n = data_mod.standardize(
@@ -424,10 +449,12 @@ class Trainer:
         values += [logs[name] for name in sorted(logs) if name not in self.metrics_names]
         return values[0] if len(values) == 1 else values
 
+    @_host_front
     def predict(self, x, batch_size, verbose, callbacks, steps=None):
         model = self.model
         batch_size = _batch_size(batch_size, "batch_size")
-        adapter = adapters.get(x, None, None, batch_size, steps, "predict", predict=True)
+        adapter = adapters.get(x, None, None, batch_size, steps, "predict", predict=True,
+                               transform=self._front.transform())
         if not model.built:
             first = adapter.setup()
             first = first[0] if isinstance(adapter, adapters.Batches) else first

@@ -18,6 +18,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from gazelle import config
+from gazelle.core import symbolic
+from gazelle.core.host import applied_on_host
 from gazelle.layers.layer import Layer
 
 _OUTPUT_MODES = ("int", "one_hot", "multi_hot", "count", "tf_idf")
@@ -300,14 +302,17 @@ def _iter_batches(data):
 class _HostLayer(Layer):
     """A layer that runs on the host: lists of strings become NumPy arrays first.
 
-    `_runs_on_host` tells a trainer that the layer cannot run inside a compiled step: it
-    must be applied to the data on the host (batch by batch) before the compiled part.
+    `_runs_on_host` tells a trainer that the layer cannot run inside a compiled step: at
+    the front of a model, fit/evaluate/predict apply it to the data on the host
+    (training/host.py), and inside the compiled step it passes its input through.
     """
 
     _cast_inputs = False
     _runs_on_host = True
 
     def __call__(self, inputs, *args, **kwargs):
+        if applied_on_host(self) and not symbolic.any_symbolic(inputs):
+            return inputs
         if isinstance(inputs, (list, tuple, str, bytes)):
             inputs = np.asarray(inputs)
         return super().__call__(inputs, *args, **kwargs)
