@@ -732,11 +732,11 @@ def _oov_finding(ids, where):
     real = ids[ids != 0]
     if real.size < _MIN_TOKENS:
         return []
-    counts = np.bincount(real.ravel())
-    oov = int(counts[1]) if len(counts) > 1 else 0
+    values, counts = np.unique(real, return_counts=True)
+    oov = int(counts[values == 1].sum())
     share = oov / real.size
     # Id 1 must also dwarf every other id: in some encodings it is a real, common token.
-    others = np.delete(counts, [0, 1])
+    others = counts[values != 1]
     runner_up = int(others.max()) if others.size else 0
     if share <= _OOV_SHARE or oov < 3 * runner_up:
         return []
@@ -785,8 +785,10 @@ def sequence_findings(model, x):
         if ids is None:
             continue
         layout = _padding_layout(ids)
+        # Id 1 means [UNK] only where 0 means padding (TextVectorization's ids, not
+        # StringLookup's default ones, where 0 is [UNK] and 1 the most common token).
         for finding in (_padding_finding(model, leaf, ids, layout, embedding, top, after)
-                        + _oov_finding(ids, "in a sample of x")
+                        + (_oov_finding(ids, "in a sample of x"))
                         + _truncation_finding(leaf, ids, layout)):
             if finding.code not in codes:
                 codes.add(finding.code)

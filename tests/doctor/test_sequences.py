@@ -204,15 +204,17 @@ def test_mostly_oov_ids():
     assert "max_tokens is too small" in found["mostly_oov"]
 
 
-@pytest.mark.parametrize("case", ["some_unknown", "small_alphabet"])
+@pytest.mark.parametrize("case", ["some_unknown", "small_alphabet", "lookup_ids"])
 def test_mostly_oov_negatives(case):
     x, y = token_ids()
     rng = np.random.default_rng(1)
     if case == "some_unknown":                      # 15% unknown words: a fine vocabulary
         x[(rng.random(x.shape) < 0.15) & (x != 0)] = 1
-    else:                                           # 3 symbols, id 1 the most common (40%)
+    elif case == "small_alphabet":                  # 3 symbols, id 1 the most common (40%)
         x = np.where(x != 0, rng.choice([1, 2, 3], x.shape, p=[0.4, 0.3, 0.3]), 0)
         x = x.astype("int32")
+    else:       # StringLookup's default ids: 0 is [UNK], 1 the most common category (60%)
+        x = rng.choice(np.arange(8), x.shape, p=[0.05, 0.6] + [0.35 / 6] * 6).astype("int32")
     found, _ = fit_codes(text_model(mask_zero=True), x, y, epochs=0)
     assert found == {}
 
