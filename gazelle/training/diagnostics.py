@@ -788,7 +788,7 @@ def sequence_findings(model, x):
         # Id 1 means [UNK] only where 0 means padding (TextVectorization's ids, not
         # StringLookup's default ones, where 0 is [UNK] and 1 the most common token).
         for finding in (_padding_finding(model, leaf, ids, layout, embedding, top, after)
-                        + (_oov_finding(ids, "in a sample of x"))
+                        + (_oov_finding(ids, "in a sample of x") if layout else [])
                         + _truncation_finding(leaf, ids, layout)):
             if finding.code not in codes:
                 codes.add(finding.code)
