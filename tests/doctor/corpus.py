@@ -41,14 +41,15 @@ def _images(n=1200, size=12, classes=4, seed=0):
     return x, y
 
 
-def _sequences(n=1500, length=12, vocab=20, seed=0):
+def _sequences(n=1500, length=12, vocab=20, seed=0, shortest=None):
     """Label: whether token 1 appears in the sequence (padded with 0 at the end)."""
     rng = np.random.default_rng(seed)
     x = rng.integers(2, vocab, (n, length)).astype("int32")
     y = rng.integers(0, 2, n).astype("float32")
-    pos = rng.integers(0, length // 2, n)
+    shortest = length // 2 + 1 if shortest is None else shortest
+    pos = rng.integers(0, shortest - 1, n)
     x[y == 1, pos[y == 1]] = 1
-    lengths = rng.integers(length // 2 + 1, length + 1, n)
+    lengths = rng.integers(shortest, length + 1, n)
     for i, k in enumerate(lengths):
         x[i, k:] = 0
     return x, y
@@ -187,6 +188,15 @@ def bidirectional_with_pooling():
     return m, dict(x=x, y=y, epochs=4)
 
 
+def text_cnn_max_pooling():
+    """Mostly padding and no mask, but max pooling over convolutions does not read it."""
+    x, y = _sequences(length=30, shortest=6, seed=3)
+    m = _compile(_seq(L.Input((30,), dtype="int32"), L.Embedding(20, 16),
+                      L.Conv1D(16, 3, activation="relu"), L.GlobalMaxPooling1D(),
+                      L.Dense(1, activation="sigmoid")), "binary_crossentropy")
+    return m, dict(x=x, y=y, epochs=4, validation_split=0.1)
+
+
 def imbalanced_with_class_weight():
     rng = np.random.default_rng(11)
     x, y = blobs(3000, seed=11, classes=2)
@@ -287,7 +297,7 @@ HEALTHY = [mlp_sgd_blobs, mlp_adam_blobs, mlp_one_hot_labels, mlp_logits_from_lo
            regression_mlp_adam, regression_with_normalization_layer,
            regression_huber_targets_offset, cnn_sgd_momentum, cnn_adam_global_pool,
            cnn_raw_pixels_with_rescaling, lstm_masked_sequences, gru_sequences,
-           bidirectional_with_pooling, imbalanced_with_class_weight, tiny_data,
+           bidirectional_with_pooling, text_cnn_max_pooling, imbalanced_with_class_weight, tiny_data,
            many_steps_per_epoch, few_steps_per_epoch, large_lr_that_converges,
            adamw_with_schedule, functional_two_inputs, functional_two_outputs, autoencoder,
            selu_deep_net, standardized_pixels_mlp]
@@ -359,6 +369,46 @@ def diverging_learning_rate():
     return m, dict(x=x, y=y, epochs=2)
 
 
+def lstm_padding_without_mask():
+    """Post-padded to 40 steps, about 70% padding, and no mask: the LSTM's last state comes
+    after dozens of padding steps."""
+    x, y = _sequences(length=40, shortest=6, seed=29)
+    m = _compile(_seq(L.Input((40,), dtype="int32"), L.Embedding(20, 16), L.LSTM(16),
+                      L.Dense(1, activation="sigmoid")), "binary_crossentropy")
+    return m, dict(x=x, y=y, epochs=2)
+
+
+def vocabulary_mostly_unknown():
+    """Ids from a vocabulary adapted on other texts: 70% of the tokens are [UNK] (id 1)."""
+    x, y = _sequences(seed=30)
+    unknown = (np.random.default_rng(30).random(x.shape) < 0.7) & (x > 1)
+    x[unknown] = 1
+    m = _compile(_seq(L.Input((12,), dtype="int32"), L.Embedding(20, 16, mask_zero=True),
+                      L.GRU(16), L.Dense(1, activation="sigmoid")), "binary_crossentropy")
+    return m, dict(x=x, y=y, epochs=2)
+
+
+def sequences_cut_short():
+    """Texts of 8 to 30 tokens cut to 12 (pad_sequences' maxlen): 80% of rows are full."""
+    x, y = _sequences(length=30, shortest=8, seed=32)
+    x = x[:, :12]
+    y = (x == 1).any(axis=1).astype("float32")
+    m = _compile(_seq(L.Input((12,), dtype="int32"), L.Embedding(20, 16, mask_zero=True),
+                      L.LSTM(16), L.Dense(1, activation="sigmoid")), "binary_crossentropy")
+    return m, dict(x=x, y=y, epochs=2)
+
+
+def rnn_exploding_gradients():
+    """A linear SimpleRNN over 40 steps whose recurrent matrix has gain 1.3."""
+    rng = np.random.default_rng(31)
+    x = rng.normal(0, 1, (512, 40, 4)).astype("float32")
+    y = (x[:, :, 0].sum(axis=1, keepdims=True) / 6).astype("float32")
+    rnn = L.SimpleRNN(16, activation=None,
+                      recurrent_initializer=keras.initializers.Orthogonal(gain=1.3))
+    m = _compile(_seq(L.Input((40, 4)), rnn, L.Dense(1)), "mse", "adam", [])
+    return m, dict(x=x, y=y, epochs=2)
+
+
 # Each broken run: (run, the finding it must get or the error it must raise, findings it
 # may add because they describe the same failure). Any other finding counts against
 # precision.
@@ -373,6 +423,10 @@ BROKEN = [
     (softmax_with_from_logits, "softmax_from_logits", set()),
     (labels_unrelated_to_inputs, "not_learning", {"overfitting"}),
     (diverging_learning_rate, "nonfinite_loss", {"loss_explosion", "exploding_gradients"}),
+    (lstm_padding_without_mask, "padding_without_mask", {"not_learning", "underfitting"}),
+    (vocabulary_mostly_unknown, "mostly_oov", {"not_learning", "underfitting"}),
+    (sequences_cut_short, "truncated_sequences", set()),
+    (rnn_exploding_gradients, "exploding_gradients", _DIVERGING),
 ]
 
 
