@@ -8,7 +8,7 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = {
-    "activations", "backend", "callbacks", "config", "constraints", "datasets", "initializers",
+    "activations", "applications", "backend", "callbacks", "config", "constraints", "datasets", "initializers",
     "layers", "preprocessing",
     "losses", "metrics", "models", "ops", "optimizers", "random", "regularizers", "saving",
     "utils", "wrappers", "testing", "doctor", "distribution", "tree",
