@@ -297,8 +297,8 @@ HEALTHY = [mlp_sgd_blobs, mlp_adam_blobs, mlp_one_hot_labels, mlp_logits_from_lo
            regression_mlp_adam, regression_with_normalization_layer,
            regression_huber_targets_offset, cnn_sgd_momentum, cnn_adam_global_pool,
            cnn_raw_pixels_with_rescaling, lstm_masked_sequences, gru_sequences,
-           bidirectional_with_pooling, text_cnn_max_pooling, imbalanced_with_class_weight, tiny_data,
-           many_steps_per_epoch, few_steps_per_epoch, large_lr_that_converges,
+           bidirectional_with_pooling, text_cnn_max_pooling, imbalanced_with_class_weight,
+           tiny_data, many_steps_per_epoch, few_steps_per_epoch, large_lr_that_converges,
            adamw_with_schedule, functional_two_inputs, functional_two_outputs, autoencoder,
            selu_deep_net, standardized_pixels_mlp]
 

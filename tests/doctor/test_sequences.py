@@ -286,3 +286,34 @@ def test_text_findings_see_a_different_standardization_and_a_missing_adapt():
     fresh = L.TextVectorization(output_sequence_length=40)
     [finding] = text_findings(fresh, texts)
     assert finding.code == "mostly_oov" and "has no vocabulary yet" in finding.message
+
+
+@pytest.mark.parametrize("masks", [False, True], ids=["unmasked", "own_mask"])
+@pytest.mark.parametrize("functional", [False, True], ids=["Sequential", "Functional"])
+def test_a_users_token_and_position_embedding(masks, functional):
+    class TokenAndPosition(L.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.tokens, self.positions = L.Embedding(50, 8), L.Embedding(20, 8)
+
+        def call(self, ids):
+            return self.tokens(ids) + self.positions(keras.ops.arange(20))
+
+    class MaskedTokenAndPosition(TokenAndPosition):
+        def compute_mask(self, ids, mask=None):
+            return keras.ops.not_equal(ids, 0)
+
+    x, y = token_ids()
+    keras.utils.set_random_seed(0)
+    embed = (MaskedTokenAndPosition if masks else TokenAndPosition)()
+    if functional:
+        inputs = keras.Input((20,), dtype="int32")
+        h = embed(inputs)
+        h = L.MultiHeadAttention(2, 4)(h, h)
+        model = keras.Model(inputs, L.Dense(1, activation="sigmoid")(L.GlobalMaxPooling1D()(h)))
+    else:
+        model = keras.Sequential([keras.Input((20,), dtype="int32"), embed, L.LSTM(4),
+                                  L.Dense(1, activation="sigmoid")])
+    model.compile(loss="binary_crossentropy", optimizer="adam")
+    found, _ = fit_codes(model, x, y, epochs=0)
+    assert set(found) == (set() if masks else {"padding_without_mask"})
