@@ -714,7 +714,7 @@ def _padding_finding(model, leaf, ids, layout, embedding, top, after):
                "positions as if they were tokens")
     else:
         how = (f"'{reader.name}' ({kind}) averages the padding vectors in with the tokens, "
-               "so shorter texts are diluted more")
+               "and dilutes shorter texts more")
     return [Finding("padding_without_mask", "warning",
         f"Padded sequences without a mask: {share:.0%} of the tokens in x (shape "
         f"{leaf.shape}) are the padding id 0, {layout}-padded ({mean_pad:.1f} of "
