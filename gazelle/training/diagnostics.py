@@ -1256,11 +1256,16 @@ class FitDoctor:
             self.emit(finding)
 
 
-def start(model, trainer, x, ys, validation, weighted, doctor):
-    """The FitDoctor for this fit, or None when `doctor` (or the global switch) says off."""
+def start(model, trainer, x, ys, validation, weighted, doctor, texts=()):
+    """The FitDoctor for this fit, or None when `doctor` (or the global switch) says off.
+    `texts`: `(TextVectorization, raw strings)` pairs of a model that starts with text
+    layers (training/host.py); their findings come first, as they see the strings."""
     if doctor is False or (doctor is None and not is_enabled()):
         return None
     doc = FitDoctor(model, trainer, x, ys, validation, weighted)
+    for vectorizer, raw in texts:
+        for finding in text_findings(vectorizer, raw):
+            doc.emit(finding)
     doc.before_fit()
     return doc
 

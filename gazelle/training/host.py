@@ -74,6 +74,7 @@ class Front:
     def __init__(self, model):
         self.model = model
         self.chains, self._replaced = chains(model)
+        self.texts = []         # (TextVectorization, a sample of its raw strings), for the doctor
 
     def __bool__(self):
         return bool(self.chains)
@@ -86,7 +87,16 @@ class Front:
         ids += [id(t) for t in self._replaced]
         return core_host.host_layers_applied(ids)
 
+    def _remember(self, chain, data, rows=2048):
+        """Keeps a sample of the raw strings a TextVectorization at a chain's head reads."""
+        head = chain[0]
+        if type(head).__name__ == "TextVectorization" and \
+                not any(layer is head for layer, _ in self.texts):
+            self.texts.append((head, np.asarray(data)[:rows]))
+
     def _run(self, chain, data):
+        if getattr(self, "_recording", False):
+            self._remember(chain, data)
         with core_host.host_layers_applied(()):    # here the layers do run (also when a
             for layer in chain:                    # stream's first batch is read inside
                 data = layer(data)                 # `applied()`)
@@ -123,7 +133,11 @@ class Front:
         if not self.chains:
             self._check_no_text(x)
             return x
-        return self.batch(x)
+        self._recording = True
+        try:
+            return self.batch(x)
+        finally:
+            self._recording = False
 
     def _check_no_text(self, x):
         """Text for a model whose host layers are not at its front: say what to do."""

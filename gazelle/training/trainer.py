@@ -361,8 +361,10 @@ class Trainer:
         diagnostics.check_labels(self, x, y)
         if sources.is_memmap((x, y)):
             x, y = jax.tree_util.tree_map(lambda a: np.asarray(a[:2048]), (x, y))
+        front = getattr(self, "_front", None)
         return diagnostics.start(self.model, self, x, y, vsample,
-                                 bool(class_weight) or sample_weight is not None, doctor)
+                                 bool(class_weight) or sample_weight is not None, doctor,
+                                 texts=front.texts if front is not None else ())
 
     def _eval_block_steps(self, adapter, verbose, hooks):
         """Steps per evaluation block: a power of two within the block budget (and about a

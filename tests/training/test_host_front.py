@@ -150,3 +150,19 @@ def test_the_doctor_sees_ids_not_unscaled_inputs():
         warnings.simplefilter("always")
         model.fit(texts, np.zeros(256, "float32"), epochs=0, verbose=0, doctor=True)
     assert not [w for w in record if "unscaled" in str(w.message).lower()]
+
+
+def test_the_doctor_reads_the_raw_texts_of_a_string_first_model():
+    tv = keras.layers.TextVectorization(max_tokens=50, output_sequence_length=3)
+    tv.adapt(np.array(["a b c"] * 10))
+    long_texts = np.array([" ".join(f"w{i}" for i in range(12))] * 64)
+    model = keras.Sequential([keras.Input(shape=(), dtype="string"), tv,
+                              keras.layers.Embedding(50, 4, mask_zero=True),
+                              keras.layers.LSTM(2), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        model.fit(long_texts, np.zeros(64, "float32"), epochs=0, verbose=0, doctor=True)
+    messages = " ".join(str(w.message) for w in record)
+    assert "mostly_oov" in messages and "truncated_sequences" in messages
+    assert "w0" in messages          # measured on the strings: it names unknown tokens
