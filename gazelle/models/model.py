@@ -2,10 +2,23 @@
 
 Each method is a thin hand-off to `training.Trainer` (or `utils.summary`).
 """
+import os
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
 from gazelle import config
 from gazelle.layers.layer import Layer
 from gazelle.utils.data_utils import unpack_x_y_sample_weight
 from gazelle.utils.hints import unexpected_kwargs
+
+if TYPE_CHECKING:                                  # annotations only (no import at run time)
+    import numpy as np
+
+    from gazelle.callbacks import Callback, History
+
+# What `x`/`y` may be: arrays, lists or dicts of arrays, generators, PyDatasets, tf.data...
+Data = Any
+Logs = "float | list[float] | dict[str, float]"
 
 
 def _argument_names(method):
@@ -77,9 +90,11 @@ class Model(Layer):
         self.optimizer = None
 
     # -- compile / fit / evaluate / predict ----------------------------------------
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
-                weighted_metrics=None, run_eagerly=False, steps_per_execution="auto",
-                jit_compile="auto", auto_scale_loss=True, **kwargs):
+    def compile(self, optimizer: Any = "rmsprop", loss: Any = None, metrics: Any = None,
+                loss_weights: "Sequence[float] | Mapping[str, float] | None" = None,
+                weighted_metrics: Any = None, run_eagerly: bool = False,
+                steps_per_execution: "int | str" = "auto", jit_compile: "bool | str" = "auto",
+                auto_scale_loss: bool = True, **kwargs: Any) -> None:
         """Configures the model for training.
 
         Args:
@@ -127,10 +142,15 @@ class Model(Layer):
                              f"'{self.name}' has no loss or optimizer yet.")
         return self._trainer
 
-    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
-            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
-            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
-            validation_batch_size=None, validation_freq=1, doctor=None, **kwargs):
+    def fit(self, x: Data = None, y: Data = None, batch_size: "int | None" = None,
+            epochs: int = 1, verbose: "int | str" = "auto",
+            callbacks: "Sequence[Callback] | None" = None, validation_split: float = 0.0,
+            validation_data: Data = None, shuffle: bool = True,
+            class_weight: "Mapping[int, float] | None" = None, sample_weight: Data = None,
+            initial_epoch: int = 0, steps_per_epoch: "int | None" = None,
+            validation_steps: "int | None" = None,
+            validation_batch_size: "int | None" = None, validation_freq: int = 1,
+            doctor: "bool | None" = None, **kwargs: Any) -> "History":
         """Trains the model for a fixed number of epochs.
 
         Args:
@@ -205,8 +225,10 @@ class Model(Layer):
             start_lr=start_lr, end_lr=end_lr, num_steps=num_steps, stop_factor=stop_factor,
             seed=seed)
 
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
-                 steps=None, callbacks=None, return_dict=False, **kwargs):
+    def evaluate(self, x: Data = None, y: Data = None, batch_size: "int | None" = None,
+                 verbose: "int | str" = "auto", sample_weight: Data = None,
+                 steps: "int | None" = None, callbacks: "Sequence[Callback] | None" = None,
+                 return_dict: bool = False, **kwargs: Any) -> Logs:
         """Returns the loss (and metrics) on the given data.
 
         Returns a float when the model has no metrics, else `[loss, *metrics]`
@@ -219,7 +241,9 @@ class Model(Layer):
         return trainer.evaluate(x, y, batch_size, _verbose(verbose, 1), sample_weight,
                                 callbacks, return_dict, steps=steps)
 
-    def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None, **kwargs):
+    def predict(self, x: Data, batch_size: "int | None" = None, verbose: "int | str" = 0,
+                steps: "int | None" = None, callbacks: "Sequence[Callback] | None" = None,
+                **kwargs: Any) -> Any:
         """Returns the model's outputs for `x` as numpy arrays (batches of 32 by default)."""
         from gazelle.training import trainer as trainer_mod
         if kwargs:
@@ -230,8 +254,9 @@ class Model(Layer):
         return trainer_mod.Trainer.predict(_Bare(self), x, batch_size, verbose, callbacks,
                                            steps=steps)
 
-    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
-                       return_dict=False):
+    def train_on_batch(self, x: Data, y: Data = None, sample_weight: Data = None,
+                       class_weight: "Mapping[int, float] | None" = None,
+                       return_dict: bool = False) -> Logs:
         """Runs one training step (one optimizer update) on exactly this batch.
 
         As in Keras 3, the metrics start afresh for the call: the result covers this batch.
@@ -249,7 +274,8 @@ class Model(Layer):
         return self._require_compiled("train_on_batch").train_on_batch(
             x, y, sample_weight, class_weight, return_dict)
 
-    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+    def test_on_batch(self, x: Data, y: Data = None, sample_weight: Data = None,
+                      return_dict: bool = False) -> Logs:
         """The loss and metrics of one batch, without training (Keras 3's test_on_batch).
 
         Returns:
@@ -258,7 +284,7 @@ class Model(Layer):
         return self._require_compiled("test_on_batch").test_on_batch(
             x, y, sample_weight, return_dict)
 
-    def predict_on_batch(self, x):
+    def predict_on_batch(self, x: Data) -> Any:
         """Returns predictions for one batch (no batching)."""
         import jax
         import numpy as np
@@ -530,8 +556,9 @@ class Model(Layer):
                      if getattr(type(self), name) is not getattr(Model, name))
 
     # -- saving (delegates to gazelle.saving) ---------------------------------------------
-    def save(self, filepath, overwrite=True, include_optimizer=True, save_format=None,
-             **kwargs):
+    def save(self, filepath: "str | os.PathLike", overwrite: bool = True,
+             include_optimizer: bool = True, save_format: "str | None" = None,
+             **kwargs: Any) -> None:
         """Saves the model: `.keras` (Keras 3's zip) or `.h5` (tf.keras 2's HDF5).
 
         Args:
@@ -544,13 +571,15 @@ class Model(Layer):
                                  include_optimizer=include_optimizer, save_format=save_format,
                                  **kwargs)
 
-    def save_weights(self, filepath, overwrite=True, save_format=None, **kwargs):
+    def save_weights(self, filepath: "str | os.PathLike", overwrite: bool = True,
+                     save_format: "str | None" = None, **kwargs: Any) -> None:
         """Saves the weights (`.weights.h5`: Keras 3 layout; `.h5`: tf.keras 2 layout)."""
         from gazelle import saving
         return saving.save_weights(self, filepath, overwrite=overwrite, save_format=save_format,
                                    **kwargs)
 
-    def load_weights(self, filepath, skip_mismatch=False, by_name=False, **kwargs):
+    def load_weights(self, filepath: "str | os.PathLike", skip_mismatch: bool = False,
+                     by_name: bool = False, **kwargs: Any) -> Any:
         """Loads weights saved by `save_weights` (gazelle, Keras 3 or tf.keras 2 files)."""
         from gazelle import saving
         return saving.load_weights(self, filepath, skip_mismatch=skip_mismatch, by_name=by_name,
@@ -611,7 +640,9 @@ class Model(Layer):
                              f"{[layer.name for layer in self.layers]}.")
         raise ValueError("Provide either a layer name or a layer index.")
 
-    def summary(self, line_length=None, positions=None, print_fn=None, **kwargs):
+    def summary(self, line_length: "int | None" = None,
+                positions: "Sequence[float] | None" = None,
+                print_fn: "Callable[..., Any] | None" = None, **kwargs: Any) -> None:
         """Prints a table of the layers, their output shapes and parameter counts."""
         from gazelle.utils.summary import print_summary
         if not self.built:
