@@ -59,7 +59,8 @@ def __getattr__(name):
         except ModuleNotFoundError as e:
             if e.name != f"gazelle.applications.{_MODELS[name]}":
                 raise
-            raise NotImplementedError(
+            # An AttributeError (hasattr() is False), with what to use instead.
+            raise AttributeError(
                 f"keras.applications.{name} is not available in gazelle yet. Build the "
                 "model from layers, or use one of: " + ", ".join(available()) + ".") from None
         value = getattr(module, name)
