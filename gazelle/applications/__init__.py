@@ -67,7 +67,14 @@ def __getattr__(name):
         globals()[name] = value
         return value
     if name in _MODULES:
-        module = importlib.import_module(f"gazelle.applications.{name}")
+        try:
+            module = importlib.import_module(f"gazelle.applications.{name}")
+        except ModuleNotFoundError as e:
+            if e.name != f"gazelle.applications.{name}":
+                raise
+            raise AttributeError(
+                f"keras.applications.{name} is not available in gazelle yet; available "
+                "models: " + ", ".join(available()) + ".") from None
         globals()[name] = module
         return module
     raise AttributeError(f"module 'gazelle.applications' has no attribute {name!r}")
