@@ -5,7 +5,8 @@
 `HtmlReport` collects blocks in order and writes one HTML file (atomically) with no
 scripts and no external resources; images and other files are referenced by relative
 links, so the report is meant to sit in the same folder as the files it shows. Every piece
-of text is escaped, so log lines and error messages are shown as written.
+of text is escaped, so log lines and error messages are shown as written. Long lines wrap
+(preformatted text included) instead of running off the page.
 """
 import html
 import os
@@ -18,8 +19,11 @@ body { font-family: system-ui, sans-serif; max-width: 1000px; margin: 2em auto; 
 h1 { font-size: 1.6em; } h2 { font-size: 1.25em; border-bottom: 1px solid #ddd; margin-top: 1.6em; }
 table { border-collapse: collapse; } td, th { border: 1px solid #ccc; padding: 0.25em 0.7em;
        text-align: left; } th { background: #f3f3f3; }
-pre { background: #f6f6f6; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
+body, td, th, li, p, figcaption { overflow-wrap: anywhere; }
+pre { background: #f6f6f6; padding: 0.8em; font-size: 0.85em; white-space: pre-wrap;
+      overflow-wrap: anywhere; }
 img { max-width: 100%; border: 1px solid #eee; }
+table { max-width: 100%; }
 figure { margin: 1em 0; } figcaption { color: #555; font-size: 0.9em; }
 .warning { color: #a00; }
 """
