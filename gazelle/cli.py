@@ -2,10 +2,12 @@
 
 [top: the public gazelle API, numpy, stdlib; gazelle.utils.plotting (matplotlib, optional)]
 
-A run folder holds `model.keras`, `model.onnx` (with the export extra), `history.csv`, the plots (`learning_curves.png` and either
-`samples.png` + `confusion_matrix.png` or `predictions_vs_true.png`) and `report.html`, which
-shows them with the model summary, the test metrics, the training doctor's findings, the
-command line and the timings. Every file is written atomically. The library is imported
+A run folder holds `model.keras`, `model.onnx` (with the export extra), `history.csv`, the
+plots (`learning_curves.png`, `model.png` (the model diagram) and either `samples.png` +
+`confusion_matrix.png` + `confident_mistakes.png` or `predictions_vs_true.png`) and
+`report.html`, which shows them with the model summary, the test metrics (with per-class
+precision, recall and F1 for the classifiers), the training doctor's findings (each once),
+the command line and the timings. Every file is written atomically. The library is imported
 only once a command runs, so `gazelle --help` answers at once. The text datasets
 (rt_polarity, shakespeare) run through `gazelle.cli_text`.
 
@@ -279,20 +281,56 @@ def _run_dir(out):
     return path
 
 
-def _doctor_report(model, x, y):
-    """The optional `gazelle.doctor.diagnose(model, x, y)` report, or None without that module."""
+def _finding_code(text):
+    """The code a finding's text starts with (`"unscaled_input: Inputs look..."`), or None."""
+    head = str(text).split(":", 1)[0].strip()
+    return head if head and head.replace("_", "").isalnum() and head.islower() else None
+
+
+def _diagnose(model, x, y):
+    """The optional `gazelle.doctor.diagnose(model, x, y)` findings as `(code, text)` pairs
+    (code None when unknown); `[]` without that module; a failure is one entry."""
     try:
         if importlib.util.find_spec("gazelle.doctor") is None:
-            return None
+            return []
         diagnose = getattr(importlib.import_module("gazelle.doctor"), "diagnose", None)
         if diagnose is None:
-            return None
+            return []
         result = diagnose(model, x, y)
     except Exception as e:  # a broken optional diagnosis must not lose the run's results
-        return f"gazelle.doctor.diagnose failed: {type(e).__name__}: {e}"
-    if isinstance(result, (list, tuple)):
-        return "\n".join(str(item) for item in result)
-    return None if result is None else str(result)
+        return [(None, f"gazelle.doctor.diagnose failed: {type(e).__name__}: {e}")]
+    if result is None:
+        return []
+    if not isinstance(result, (list, tuple)):
+        return [(None, str(result))]
+    entries = []
+    for item in result:
+        code, message = getattr(item, "code", None), getattr(item, "message", None)
+        if code is not None and message is not None:
+            from gazelle.training.diagnostics import message_text
+            entries.append((str(code), message_text(item)))
+        else:
+            entries.append((_finding_code(item), str(item)))
+    return entries
+
+
+def _doctor_report(model, x, y):
+    """The optional `gazelle.doctor.diagnose(model, x, y)` report as text, or None."""
+    entries = _diagnose(model, x, y)
+    return "\n".join(text for _, text in entries) if entries else None
+
+
+def merge_findings(findings, diagnosed=()):
+    """The doctor's findings listed once: the fit-time warnings (`"code: message"` strings)
+    then `diagnose()`'s `(code, text)` pairs, dropping any whose code (or, without a code,
+    whose text) was already listed."""
+    merged, seen = [], set()
+    for code, text in [(_finding_code(f), str(f)) for f in findings] + list(diagnosed):
+        key = ("code", code) if code else ("text", text)
+        if key not in seen:
+            seen.add(key)
+            merged.append(text)
+    return merged
 
 
 def write_history_csv(path, history):
@@ -333,10 +371,16 @@ def train(args, command="gazelle train"):
     clock.lap("build model")
 
     history, findings = _fit_with_doctor(model, data, args)
-    doctor = _doctor_report(model, data["x_train"], data["y_train"])
+    doctor = _diagnose(model, data["x_train"], data["y_train"])
     clock.lap("fit")
 
     metrics, y_pred = _test_metrics(model, data, args.batch_size, regression)
+    tables = []
+    if not regression:
+        tables.append(("Per-class precision, recall and F1",
+                       ("class", "precision", "recall", "F1", "support"),
+                       classification_rows(data["y_test"], y_pred.argmax(axis=1),
+                                           data["class_names"])))
     clock.lap("evaluate and predict")
 
     files, notes = [], []
@@ -363,11 +407,15 @@ def train(args, command="gazelle train"):
     images, plot_note = write_plots(out, history, data, y_pred, regression)
     notes += [plot_note] if plot_note else []
     files += [(name, caption) for name, _, caption in images]
+    diagram, diagram_note = write_model_diagram(model, out)
+    notes += [diagram_note] if diagram_note else []
+    files += [diagram] if diagram else []
     clock.lap("plots")
     clock.timings.append(("total", f"{time.perf_counter() - clock.started:.2f} s"))
 
     report = _report_head(f"gazelle run: {args.dataset} ({kind})", command, notes, metrics,
-                          history, images, findings, doctor, summary)
+                          history, images, findings, doctor, summary, tables=tables,
+                          diagram=diagram)
     report.heading("Settings")
     report.table([
         ("dataset", args.dataset), ("model", kind), ("optimizer", type(optimizer).__name__),
@@ -494,6 +542,151 @@ def _test_metrics(model, data, batch_size, regression):
     return rows, y_pred
 
 
+def per_class_scores(y_true, y_pred, n_classes):
+    """Precision, recall, F1 and support of each class `0..n_classes-1`, with numpy.
+
+    A score whose denominator is zero (a class never predicted, or absent) is 0, as
+    scikit-learn's `precision_recall_fscore_support` gives with `zero_division=0`.
+
+    Returns:
+        A dict of arrays `precision`, `recall`, `f1` (floats) and `support` (ints), one entry
+        per class.
+    """
+    y_true = np.asarray(y_true).reshape(-1).astype(np.int64)
+    y_pred = np.asarray(y_pred).reshape(-1).astype(np.int64)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"per_class_scores: `y_true` and `y_pred` must have the same length; "
+                         f"received {len(y_true)} and {len(y_pred)}.")
+    for name, y in (("y_true", y_true), ("y_pred", y_pred)):
+        if y.size and (y.min() < 0 or y.max() >= n_classes):
+            raise ValueError(f"per_class_scores: `{name}` must hold labels in [0, {n_classes}); "
+                             f"received values from {y.min()} to {y.max()}.")
+    tp = np.bincount(y_true[y_true == y_pred], minlength=n_classes).astype(np.float64)
+    support = np.bincount(y_true, minlength=n_classes)
+    predicted = np.bincount(y_pred, minlength=n_classes)
+
+    def ratio(a, b):
+        b = np.asarray(b, np.float64)
+        return np.divide(a, b, out=np.zeros(n_classes), where=b > 0)
+
+    return {"precision": ratio(tp, predicted), "recall": ratio(tp, support),
+            "f1": ratio(2 * tp, predicted + support), "support": support}
+
+
+def classification_rows(y_true, y_pred, class_names):
+    """The report's per-class table: `(class, precision, recall, F1, support)` per class, then
+    the macro average (unweighted mean over classes) and the support-weighted average."""
+    y_true = np.asarray(y_true).reshape(-1)
+    n_classes = len(class_names) if class_names is not None else int(
+        max(np.max(y_true, initial=0), np.max(y_pred, initial=0)) + 1)
+    names = class_names if class_names is not None else [str(i) for i in range(n_classes)]
+    scores = per_class_scores(y_true, y_pred, n_classes)
+    keys = ("precision", "recall", "f1")
+    rows = [(str(names[i]),) + tuple(f"{scores[k][i]:.4f}" for k in keys)
+            + (str(int(scores["support"][i])),) for i in range(n_classes)]
+    total = int(scores["support"].sum())
+    weights = scores["support"] / max(total, 1)
+    rows.append(("macro avg",) + tuple(f"{scores[k].mean():.4f}" for k in keys) + (str(total),))
+    rows.append(("weighted avg",) + tuple(f"{np.sum(scores[k] * weights):.4f}" for k in keys)
+                + (str(total),))
+    return rows
+
+
+def confident_mistakes(y_true, probabilities, n=16):
+    """Indices of the wrong predictions with the highest loss (`-log p(true class)`), highest
+    first, at most `n`."""
+    probabilities = np.asarray(probabilities, np.float64)
+    y_true = np.asarray(y_true).reshape(-1).astype(np.int64)
+    wrong = np.flatnonzero(probabilities.argmax(axis=1) != y_true)
+    p_true = probabilities[wrong, y_true[wrong]]
+    loss = -np.log(np.clip(p_true, 1e-12, 1.0))
+    return wrong[np.argsort(-loss, kind="stable")[:n]]
+
+
+def mistake_title(true_name, predicted_name, p):
+    """`"true: Coat / predicted: Shirt (p=0.97)"`."""
+    return f"true: {true_name} / predicted: {predicted_name} (p={p:.2f})"
+
+
+def plot_confident_mistakes(x, y_true, probabilities, class_names, indices, path=None,
+                            n_cols=4):
+    """A grid of the images at `indices`, each titled with its true and predicted class and
+    the predicted class's probability; returns the matplotlib Figure (saved to `path`)."""
+    from gazelle.utils import plotting
+    plt = plotting.get_pyplot()
+    x = np.asarray(x)
+    if x.ndim == 4 and x.shape[-1] == 1:
+        x = x[..., 0]
+    n = len(indices)
+    n_cols = max(1, min(n_cols, n))
+    n_rows = max(1, math.ceil(n / n_cols))
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(3.6 * n_cols, 3.4 * n_rows),
+                             squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, i in zip(axes.flat, indices):
+        predicted = int(np.argmax(probabilities[i]))
+        ax.imshow(x[i], cmap="binary")
+        title = mistake_title(class_names[int(y_true[i])], class_names[predicted],
+                              float(probabilities[i][predicted]))
+        ax.set_title(title.replace(" / ", " /\n", 1), fontsize=9, color="#a00")
+    fig.tight_layout()
+    if path is not None:
+        plotting.save_figure(fig, path)
+    return fig
+
+
+def plot_learning_curves(history, path=None):
+    """Learning curves against the epoch counted from 1 (as `fit` prints it): the losses on
+    one axes, the other metrics (e.g. accuracy) on a second one beside it; labelled axes.
+    Returns the matplotlib Figure (saved to `path` when given)."""
+    from matplotlib.ticker import MaxNLocator
+
+    from gazelle.utils import plotting
+    plt = plotting.get_pyplot()
+    logs = {k: np.asarray(v, np.float64).reshape(-1)
+            for k, v in getattr(history, "history", history).items() if len(v)}
+    losses = [k for k in logs if k == "loss" or k.endswith("_loss")]
+    others = [k for k in logs if k not in losses]
+    groups = [("Loss", "loss", losses)] + ([("Metrics", _metric_label(others), others)]
+                                           if others else [])
+    fig, axes = plt.subplots(1, len(groups), figsize=(8, 5), squeeze=False)
+    for ax, (title, label, keys) in zip(axes[0], groups):
+        for key in keys:
+            values = logs[key]
+            ax.plot(np.arange(1, len(values) + 1), values, marker="o" if len(values) <= 30
+                    else None, label=key)
+        ax.set_title(title)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(True)
+        if keys:
+            ax.legend()
+        if title == "Metrics" and all(np.all((logs[k] >= 0) & (logs[k] <= 1)) for k in keys):
+            ax.set_ylim(0, 1)
+    fig.tight_layout()
+    if path is not None:
+        plotting.save_figure(fig, path)
+    return fig
+
+
+def _metric_label(keys):
+    names = {k[4:] if k.startswith("val_") else k for k in keys}
+    return names.pop() if len(names) == 1 else "value"
+
+
+def write_model_diagram(model, out):
+    """Writes `out/model.png` with `keras.utils.plot_model` (shapes shown); returns
+    `((name, caption), None)`, or `(None, note)` saying why there is no diagram."""
+    try:
+        from gazelle.utils.model_plot import plot_model
+        plot_model(model, to_file=os.path.join(out, "model.png"), show_shapes=True)
+    except Exception as e:  # the run is still useful without the diagram: say why
+        return None, f"The model diagram was skipped: {type(e).__name__}: {e}"
+    return ("model.png", "the model diagram (keras.utils.plot_model, with shapes)"), None
+
+
 def write_plots(out, history, data, y_pred, regression):
     """Writes the run's PNGs; returns `(name, heading, caption)` per image and a note or None."""
     try:
@@ -507,8 +700,9 @@ def write_plots(out, history, data, y_pred, regression):
         plt.close(make(os.path.join(out, name)))
         images.append((name, heading, caption))
 
-    plot("learning_curves.png", "Learning curves", "Loss and metrics per epoch",
-         lambda p: plotting.plot_history(history, ylim=None if regression else (0, 1), path=p))
+    plot("learning_curves.png", "Learning curves",
+         "Loss (left) and metrics (right) per epoch, counted from 1 as fit prints them",
+         lambda p: plot_learning_curves(history, path=p))
     if regression:
         plot("predictions_vs_true.png", "Predictions vs. true values",
              "Test set: predicted vs. true median house value (in $100,000)",
@@ -525,11 +719,23 @@ def write_plots(out, history, data, y_pred, regression):
          "Test set: rows are the true classes, columns the predicted ones",
          lambda p: plotting.plot_confusion_matrix(data["y_test"], labels, data["class_names"],
                                                   path=p))
+    worst = confident_mistakes(data["y_test"], y_pred)
+    if len(worst):
+        plot("confident_mistakes.png", "Most confident mistakes",
+             f"The {len(worst)} wrong test predictions with the highest loss, worst first: "
+             "the true class, the predicted one and its probability",
+             lambda p: plot_confident_mistakes(data["x_test_raw"], data["y_test"], y_pred,
+                                               data["class_names"], worst, path=p))
     return images, None
 
 
-def _report_head(title, command, notes, metrics, history, images, findings, doctor, summary):
-    """The report's results: command, notes, metrics, plots, doctor and model summary."""
+def _report_head(title, command, notes, metrics, history, images, findings, doctor, summary,
+                 tables=(), diagram=None):
+    """The report's results: command, notes, metrics, plots, doctor and model summary.
+
+    `doctor` is `diagnose()`'s text (shown as is) or its `(code, text)` pairs (merged with
+    the fit-time `findings`, each code once); `tables` are `(heading, header, rows)` shown
+    after the test metrics; `diagram` is the model diagram's `(file, caption)`."""
     from gazelle.utils.report import HtmlReport
     report = HtmlReport(title)
     report.preformatted(command)
@@ -537,6 +743,9 @@ def _report_head(title, command, notes, metrics, history, images, findings, doct
         report.items(notes, warning=True)
     report.heading("Test metrics")
     report.table(metrics, header=("metric", "value"))
+    for heading, header, rows in tables:
+        report.heading(heading)
+        report.table(rows, header=header)
     report.heading("Last epoch")
     report.table([(k, f"{v[-1]:.4f}") for k, v in history.history.items() if len(v)],
                  header=("log", "value"))
@@ -544,12 +753,16 @@ def _report_head(title, command, notes, metrics, history, images, findings, doct
         report.heading(heading)
         report.image(name, caption)
     report.heading("Training doctor")
-    if findings:
-        report.items(findings, warning=True)
+    listed = merge_findings(findings, () if isinstance(doctor, str) or doctor is None
+                            else doctor)
+    if listed:
+        report.items(listed, warning=True)
     else:
         report.text("No findings: the doctor saw nothing wrong with the inputs or the training.")
-    if doctor:
+    if isinstance(doctor, str) and doctor:
         report.preformatted(doctor)
     report.heading("Model summary")
     report.preformatted(summary)
+    if diagram:
+        report.image(diagram[0], "Model diagram (keras.utils.plot_model, show_shapes=True)")
     return report

@@ -96,8 +96,9 @@ def _has_save():
 def test_run_writes_every_file_and_the_report_links_them(run, name):
     out, _, status, _ = run(name)
     assert status == 0
-    pngs = ({"learning_curves.png", "predictions_vs_true.png"} if name == "housing" else
-            {"learning_curves.png", "samples.png", "confusion_matrix.png"})
+    pngs = ({"learning_curves.png", "predictions_vs_true.png", "model.png"} if name == "housing"
+            else {"learning_curves.png", "samples.png", "confusion_matrix.png", "model.png",
+                  "confident_mistakes.png"})
     expected = pngs | {"history.csv", "report.html"} | ({"model.keras"} if _has_save() else set())
     if _has_onnx():
         expected |= {"model.onnx"}
