@@ -307,8 +307,11 @@ def _diagnose(model, x, y):
     for item in result:
         code, message = getattr(item, "code", None), getattr(item, "message", None)
         if code is not None and message is not None:
-            from gazelle.training.diagnostics import message_text
-            entries.append((str(code), message_text(item)))
+            code, message = str(code), str(message)
+            said = code.replace("_", " ") + ":"   # "underfitting: Underfitting: ..." once
+            if message.lower().startswith(said):
+                message = message[len(said):].lstrip()
+            entries.append((code, f"{code}: {message}"))
         else:
             entries.append((_finding_code(item), str(item)))
     return entries

@@ -224,6 +224,23 @@ def test_merge_findings_lists_each_code_once():
     assert cli.merge_findings([], []) == []
 
 
+def test_diagnose_findings_become_code_text_pairs(monkeypatch):
+    import importlib.machinery
+    import sys
+    finding = types.SimpleNamespace
+    module = types.ModuleType("gazelle.doctor")
+    module.__spec__ = importlib.machinery.ModuleSpec("gazelle.doctor", None)
+    module.diagnose = lambda model, x, y: [
+        finding(code="underfitting", severity="warning", message="Underfitting: too simple"),
+        finding(code="dead_relus", severity="warning", message="60% are dead"), "plain line"]
+    monkeypatch.setitem(sys.modules, "gazelle.doctor", module)
+    entries = cli._diagnose(None, np.zeros(2), None)
+    assert entries == [("underfitting", "underfitting: too simple"),
+                       ("dead_relus", "dead_relus: 60% are dead"), (None, "plain line")]
+    assert cli.merge_findings(["dead_relus: seen during fit"], entries) == [
+        "dead_relus: seen during fit", "underfitting: too simple", "plain line"]
+
+
 def test_raw_run_lists_the_doctors_findings_once(run):
     _, _, report = run("raw")
     doctor = report[report.index("<h2>Training doctor</h2>"):report.index("<h2>Model summary")]
