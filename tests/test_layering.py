@@ -24,13 +24,22 @@ FORBIDDEN = {
     "gazelle.layers": ["gazelle.models", "gazelle.training", "gazelle.callbacks",
                        "gazelle.saving"],
     "gazelle.regularizers": ["gazelle.saving", "gazelle.layers", "gazelle.models"],
-    "gazelle.training": ["gazelle.models", "gazelle.layers"],
+    "gazelle.training": ["gazelle.models", "gazelle.layers", "gazelle.doctor"],
+    "gazelle.doctor": ["gazelle.models", "gazelle.layers", "gazelle.callbacks",
+                       "gazelle.saving"],
     "gazelle.callbacks": ["jax", "gazelle.models", "gazelle.layers", "gazelle.training"],
     "gazelle.utils.progbar": ["jax"],
     "gazelle.utils.summary": ["jax"],
     "gazelle.utils.io": ["jax"],
     "gazelle.utils.numerical": ["jax"],
     "gazelle.datasets": ["jax"],
+}
+
+# module prefix -> imports allowed despite FORBIDDEN: the engine calls the doctor only
+# through its hook interface; training/diagnostics.py is the doctor's compatibility shim.
+ALLOWED = {
+    "gazelle.training": ["gazelle.doctor.hooks"],
+    "gazelle.training.diagnostics": ["gazelle.doctor"],
 }
 
 
@@ -55,7 +64,10 @@ def imports_of(path):
 def test_module_respects_the_tier_table(name, path):
     rules = [bad for prefix, bad in FORBIDDEN.items()
              if name == prefix or name.startswith(prefix + ".")]
-    found = set(imports_of(path))
+    allowed = [ok for prefix, oks in ALLOWED.items()
+               if name == prefix or name.startswith(prefix + ".") for ok in oks]
+    found = {i for i in imports_of(path)
+             if not any(i == ok or i.startswith(ok + ".") for ok in allowed)}
     for bad_list in rules:
         for bad in bad_list:
             hits = sorted(i for i in found if i == bad or i.startswith(bad + "."))

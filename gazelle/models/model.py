@@ -219,7 +219,7 @@ class Model(Layer):
             `LRFinderResult(lrs, losses, suggested_lr)`; `suggested_lr` is the rate of the
             lowest smoothed loss divided by 10.
         """
-        from gazelle.training import diagnostics
+        import gazelle.doctor.hooks as diagnostics
         return diagnostics.find_learning_rate(
             self._require_compiled("find_learning_rate"), x, y, batch_size=batch_size,
             start_lr=start_lr, end_lr=end_lr, num_steps=num_steps, stop_factor=stop_factor,

@@ -16,7 +16,8 @@ import numpy as np
 from gazelle import metrics as metrics_mod
 from gazelle import random as grandom
 from gazelle.callbacks import CallbackList, History
-from gazelle.training import compile_utils, diagnostics, distribute
+import gazelle.doctor.hooks as diagnostics
+from gazelle.training import compile_utils, distribute
 from gazelle.training import data as data_mod
 from gazelle.training import adapters, host, sources
 from gazelle.training.state import StateLayout

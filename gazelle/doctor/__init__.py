@@ -1,4 +1,4 @@
-"""`keras.doctor`: why did training fail? [top: gazelle.training]
+"""`keras.doctor`: why did training fail? [doctor: gazelle.training, never models/ or layers/]
 
 During `fit`, the doctor reports what it finds once each as a `DoctorWarning` (a Python
 warning: filter it with `warnings.filterwarnings`); its checks run on the host, before the
@@ -11,10 +11,17 @@ keras.doctor.disable()                    # or model.fit(..., doctor=False)
 report = keras.doctor.diagnose(model, x_train, y_train, history=history)
 print(report)
 ```
+
+The package holds one module per family of findings: `findings` (`Finding`, `Report`,
+`DoctorWarning`, the on/off switch), `anatomy` (what the model and loss are, read
+duck-typed), `labels`, `inputs` and `sequences` (before fit), `probes` (gradient norms and
+dead ReLUs, measured only when a finding needs them), `dynamics` (`FitDoctor`, during fit),
+`after_fit` (over- and underfitting) and `lr_finder`. The engine calls only `hooks`.
 """
+from gazelle.doctor import after_fit, findings, inputs, labels, probes
+from gazelle.doctor.findings import DoctorWarning, Finding, Report
+from gazelle.doctor.lr_finder import LRFinderResult
 from gazelle.training import data as data_mod
-from gazelle.training import diagnostics
-from gazelle.training.diagnostics import DoctorWarning, Finding, LRFinderResult, Report
 
 __all__ = ["DoctorWarning", "Finding", "LRFinderResult", "Report", "diagnose", "disable",
            "enable", "is_enabled"]
@@ -22,17 +29,17 @@ __all__ = ["DoctorWarning", "Finding", "LRFinderResult", "Report", "diagnose", "
 
 def enable():
     """Turns the training doctor on for every later `fit` (the default)."""
-    diagnostics.set_enabled(True)
+    findings.set_enabled(True)
 
 
 def disable():
     """Turns the training doctor off for every later `fit` (unless `fit(doctor=True)`)."""
-    diagnostics.set_enabled(False)
+    findings.set_enabled(False)
 
 
 def is_enabled():
     """Returns whether `fit` runs the doctor by default."""
-    return diagnostics.is_enabled()
+    return findings.is_enabled()
 
 
 def diagnose(model, x, y, validation_data=None, class_weight=None, sample_weight=None,
@@ -68,18 +75,18 @@ def diagnose(model, x, y, validation_data=None, class_weight=None, sample_weight
             (vx, vy, _), _ = data_mod.standardize(vx, vy, None, what="diagnose")
         trainer._ensure_ready(x, y)
         ys = trainer.targets(y)
-        diagnostics.check_labels(trainer, x, ys)
+        labels.check_labels(trainer, x, ys)
         if validation_data is not None:
             val = (vx, trainer.targets(vy))
-            diagnostics.check_labels(trainer, vx, val[1])
+            labels.check_labels(trainer, vx, val[1])
     except ValueError as error:
         report.append(Finding("invalid_data", "error", str(error)))
         return report
-    report.extend(diagnostics.findings_before_fit(
+    report.extend(inputs.findings_before_fit(
         model, trainer, x, ys, val, bool(class_weight) or sample_weight is not None))
-    loss, rows = diagnostics.gradient_norms(trainer, x, ys)
-    report.extend(diagnostics.gradient_findings(loss, rows))
-    dead, per_layer = diagnostics.dead_relus(model, x)
+    loss, rows = probes.gradient_norms(trainer, x, ys)
+    report.extend(probes.gradient_findings(loss, rows))
+    dead, per_layer = probes.dead_relus(model, x)
     if dead is not None and dead >= 0.5:
         report.append(Finding("dead_relus", "warning",
             f"{dead:.0%} of the ReLU units are dead: they output 0 for every sample of a "
@@ -89,8 +96,8 @@ def diagnose(model, x, y, validation_data=None, class_weight=None, sample_weight
             "rate, scale the inputs, or use LeakyReLU/ELU.",
             {"dead_relu_fraction": dead, "dead_relu_by_layer": per_layer}))
     epochs = _epoch_logs(model.history if history is None else history)
-    report.extend(diagnostics.stall_findings(
-        epochs, reference=diagnostics.trivial_loss(trainer, ys)))
+    report.extend(after_fit.stall_findings(
+        epochs, reference=after_fit.trivial_loss(trainer, ys)))
     return report
 
 
