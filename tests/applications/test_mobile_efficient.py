@@ -149,6 +149,7 @@ FAST = [
     ("MobileNetV3Small", dict(minimalistic=True, include_preprocessing=False, alpha=0.75,
                               include_top=False, pooling="avg")),
     ("EfficientNetB0", dict(include_top=False, pooling="max", input_shape=(32, 32, 3))),
+    ("DenseNet121", dict(input_shape=(32, 32, 3))),
 ]
 SLOW = [
     ("MobileNetV3Large", dict(minimalistic=True, alpha=1.25, include_top=False)),
@@ -159,6 +160,8 @@ SLOW = [
     ("EfficientNetB5", dict(include_top=False, pooling="avg", input_shape=(32, 32, 3))),
     ("EfficientNetB6", dict(input_shape=(32, 32, 3))),
     ("EfficientNetB7", dict(input_shape=(32, 32, 3))),
+    ("DenseNet169", dict(input_shape=(32, 32, 3))),
+    ("DenseNet201", dict(include_top=False, pooling="max", input_shape=(32, 32, 3))),
 ]
 
 
@@ -194,6 +197,7 @@ class _Asked(Exception):
     ("MobileNetV3Large", dict(include_top=False, minimalistic=True,
                               input_shape=(224, 224, 3))),
     ("EfficientNetB0", dict(include_top=False, input_shape=(32, 32, 3))),
+    ("DenseNet121", dict(include_top=False, input_shape=(32, 32, 3))),
 ], ids=lambda v: v if isinstance(v, str) else ",".join(f"{k}={w}" for k, w in v.items()))
 def test_imagenet_weights_are_keras_files(monkeypatch, name, kwargs):
     """The file name, hash and URL `weights="imagenet"` asks for are Keras's."""
@@ -236,7 +240,8 @@ def test_imagenet_weights_missing_offline_is_a_clear_error(monkeypatch, tmp_path
 
 # ---------------------------------------------------------------- arguments
 
-ALL = ["MobileNet", "MobileNetV2", "MobileNetV3Small", "MobileNetV3Large", "EfficientNetB0"]
+ALL = ["MobileNet", "MobileNetV2", "MobileNetV3Small", "MobileNetV3Large", "EfficientNetB0",
+       "DenseNet121"]
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -300,7 +305,7 @@ def test_built_on_an_input_tensor_keeps_its_source_inputs(include_top):
 
 def test_preprocess_input_matches_keras():
     x = _images((4, 4, 3), 0.0, 255.0)
-    for module in ("mobilenet", "mobilenet_v2"):
+    for module in ("mobilenet", "mobilenet_v2", "densenet"):
         want = getattr(keras.applications, module).preprocess_input(x.copy())
         have = getattr(ga, module).preprocess_input(x.copy())
         np.testing.assert_allclose(np.asarray(have), np.asarray(want), rtol=1e-6, atol=1e-6)
@@ -312,6 +317,6 @@ def test_decode_predictions_delegates():
     preds = np.zeros((1, 1000), "float32")
     preds[0, 1] = 0.9
     preds[0, 3] = 0.1
-    for module in ("mobilenet", "mobilenet_v2", "mobilenet_v3", "efficientnet"):
+    for module in ("mobilenet", "mobilenet_v2", "mobilenet_v3", "efficientnet", "densenet"):
         top = getattr(ga, module).decode_predictions(preds, top=2)
         assert [entry[0] for entry in top[0]] == ["n01443537", "n01491361"]
