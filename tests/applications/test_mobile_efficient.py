@@ -141,17 +141,18 @@ def test_efficientnet_normalization_is_inside_the_model(efficientnet_b0_pair):
 FAST = [
     ("MobileNet", dict(input_shape=(64, 64, 3))),
     ("MobileNet", dict(alpha=0.5, depth_multiplier=2, include_top=False, pooling="avg")),
-    ("MobileNetV2", dict(alpha=1.4, include_top=False, pooling="max",
-                         input_shape=(64, 64, 3))),
     ("MobileNetV2", dict(alpha=0.35, input_shape=(128, 128, 3), classes=10)),
-    ("MobileNetV3Small", dict(input_shape=(64, 64, 3))),
-    ("MobileNetV3Large", dict(input_shape=(64, 64, 3))),
+    ("MobileNetV3Small", dict(input_shape=(32, 32, 3))),
+    ("MobileNetV3Large", dict(input_shape=(32, 32, 3))),
     ("MobileNetV3Small", dict(minimalistic=True, include_preprocessing=False, alpha=0.75,
                               include_top=False, pooling="avg")),
     ("EfficientNetB0", dict(include_top=False, pooling="max", input_shape=(32, 32, 3))),
     ("DenseNet121", dict(input_shape=(32, 32, 3))),
+    ("EfficientNetV2B0", dict(input_shape=(32, 32, 3))),
 ]
 SLOW = [
+    ("MobileNetV2", dict(alpha=1.4, include_top=False, pooling="max",
+                         input_shape=(64, 64, 3))),
     ("MobileNetV3Large", dict(minimalistic=True, alpha=1.25, include_top=False)),
     ("EfficientNetB1", dict(input_shape=(32, 32, 3))),
     ("EfficientNetB2", dict(input_shape=(32, 32, 3))),
@@ -162,6 +163,13 @@ SLOW = [
     ("EfficientNetB7", dict(input_shape=(32, 32, 3))),
     ("DenseNet169", dict(input_shape=(32, 32, 3))),
     ("DenseNet201", dict(include_top=False, pooling="max", input_shape=(32, 32, 3))),
+    ("EfficientNetV2B1", dict(input_shape=(32, 32, 3))),
+    ("EfficientNetV2B2", dict(include_top=False, include_preprocessing=False,
+                              input_shape=(32, 32, 3))),
+    ("EfficientNetV2B3", dict(input_shape=(32, 32, 3))),
+    ("EfficientNetV2S", dict(input_shape=(32, 32, 3))),
+    ("EfficientNetV2M", dict(include_top=False, pooling="avg", input_shape=(32, 32, 3))),
+    ("EfficientNetV2L", dict(input_shape=(32, 32, 3))),
 ]
 
 
@@ -198,6 +206,9 @@ class _Asked(Exception):
                               input_shape=(224, 224, 3))),
     ("EfficientNetB0", dict(include_top=False, input_shape=(32, 32, 3))),
     ("DenseNet121", dict(include_top=False, input_shape=(32, 32, 3))),
+    ("EfficientNetV2B0", dict(include_top=False, input_shape=(32, 32, 3))),
+    pytest.param("EfficientNetV2S", dict(include_top=False, input_shape=(32, 32, 3)),
+                 marks=pytest.mark.slow),
 ], ids=lambda v: v if isinstance(v, str) else ",".join(f"{k}={w}" for k, w in v.items()))
 def test_imagenet_weights_are_keras_files(monkeypatch, name, kwargs):
     """The file name, hash and URL `weights="imagenet"` asks for are Keras's."""
@@ -241,7 +252,7 @@ def test_imagenet_weights_missing_offline_is_a_clear_error(monkeypatch, tmp_path
 # ---------------------------------------------------------------- arguments
 
 ALL = ["MobileNet", "MobileNetV2", "MobileNetV3Small", "MobileNetV3Large", "EfficientNetB0",
-       "DenseNet121"]
+       "DenseNet121", "EfficientNetV2B0"]
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -309,7 +320,7 @@ def test_preprocess_input_matches_keras():
         want = getattr(keras.applications, module).preprocess_input(x.copy())
         have = getattr(ga, module).preprocess_input(x.copy())
         np.testing.assert_allclose(np.asarray(have), np.asarray(want), rtol=1e-6, atol=1e-6)
-    for module in ("mobilenet_v3", "efficientnet"):
+    for module in ("mobilenet_v3", "efficientnet", "efficientnet_v2"):
         assert getattr(ga, module).preprocess_input(x) is x
 
 
@@ -317,6 +328,7 @@ def test_decode_predictions_delegates():
     preds = np.zeros((1, 1000), "float32")
     preds[0, 1] = 0.9
     preds[0, 3] = 0.1
-    for module in ("mobilenet", "mobilenet_v2", "mobilenet_v3", "efficientnet", "densenet"):
+    for module in ("mobilenet", "mobilenet_v2", "mobilenet_v3", "efficientnet", "densenet",
+                   "efficientnet_v2"):
         top = getattr(ga, module).decode_predictions(preds, top=2)
         assert [entry[0] for entry in top[0]] == ["n01443537", "n01491361"]
