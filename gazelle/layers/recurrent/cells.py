@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 
 from gazelle import activations, initializers, regularizers
+from gazelle.layers.core import last_axis_product
 from gazelle.layers.layer import Layer
 from gazelle.random import SeedGenerator
 
@@ -132,12 +133,12 @@ class _GatedCell(Layer):
         """inputs @ kernel (+ input bias), for `(batch, features)` or `(batch, time, features)`."""
         kernel = self.kernel.value
         if masks is None:
-            z = inputs @ kernel
+            z = last_axis_product(inputs, kernel)
         else:
             if inputs.ndim == 3:
                 masks = [m[:, None, :] for m in masks]
             if len(masks) == 1:
-                z = (inputs * masks[0]) @ kernel
+                z = last_axis_product(inputs * masks[0], kernel)
             else:
                 u = self.units
                 z = jnp.concatenate([(inputs * m) @ kernel[:, g * u:(g + 1) * u]

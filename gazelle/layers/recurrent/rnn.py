@@ -19,6 +19,7 @@ from jax import lax
 
 from gazelle import activations
 from gazelle.layers import input_spec
+from gazelle.layers.core import last_axis_product
 from gazelle.layers.layer import Layer
 from gazelle.layers.recurrent import fused
 from gazelle.layers.recurrent.cells import (GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells,
@@ -385,7 +386,7 @@ class RNN(Layer):
         x = jnp.swapaxes(sequences, 0, 1)
         if in_masks is not None:
             x = x * in_masks[0][None]
-        xs = x @ order(cell.kernel.value, units)
+        xs = last_axis_product(x, order(cell.kernel.value, units))
         bias = cell._input_bias()
         if bias is not None:
             xs = xs + order(bias, units)
