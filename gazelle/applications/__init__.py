@@ -49,7 +49,8 @@ _MODELS = {
     "NASNetMobile": "nasnet",
     "NASNetLarge": "nasnet",
 }
-_MODULES = sorted(set(_MODELS.values()) | {"imagenet_utils"})
+# Modules Keras also has that hold no model of their own.
+_MODULES = sorted(set(_MODELS.values()) | {"imagenet_utils", "resnet50"})
 
 
 def __getattr__(name):

@@ -39,9 +39,8 @@ class InputLayer(Layer):
             self._cast_inputs = False
         self._build_shapes = [batch_shape]
         self._output_shape = batch_shape
-        self.output = symbolic.SymbolicTensor(batch_shape, self._dtype, name=self.name)
-        node = symbolic.Node(self, (), {}, self.output)
-        self.output.node = node
+        tensor = symbolic.SymbolicTensor(batch_shape, self._dtype, name=self.name)
+        tensor.node = symbolic.Node(self, (), {}, tensor)     # `self.output` reads it back
 
     def get_config(self):
         return {"batch_shape": self._batch_input_shape, "dtype": self._dtype,

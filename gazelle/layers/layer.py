@@ -179,6 +179,40 @@ class Layer:
     def input_dtype(self):
         return self._dtype
 
+    # -- the symbolic graph --------------------------------------------------------
+    @property
+    def input(self):
+        """The symbolic input(s) of the first call of this layer on `keras.Input` tensors
+        (a list when there are several), as in Keras."""
+        return self._first_node_tensors("input")
+
+    @property
+    def output(self):
+        """The symbolic output(s) of the first call of this layer on `keras.Input` tensors
+        (a list when there are several): `keras.Model(base.input, layer.output)` builds a
+        feature extractor."""
+        return self._first_node_tensors("output")
+
+    def _first_node_tensors(self, what):
+        if not self._inbound_nodes:
+            owner = self.__dict__.get("_sequential_owner")
+            owner = owner() if owner is not None else None
+            if owner is not None and owner.built:
+                owner._symbolic_graph()         # a built Sequential's layers get their nodes
+        if not self._inbound_nodes:
+            raise AttributeError(
+                f"The layer {self.name} has never been called and thus has no defined "
+                f"{what}. Call it on a symbolic input first (y = layer(keras.Input(shape=...)))"
+                ", or give its Sequential model an input shape (keras.Input(shape=...) as "
+                "its first item).")
+        node = self._inbound_nodes[0]
+        if what == "input":
+            values = list(node.input_tensors)
+        else:
+            values = [t for t in jax.tree_util.tree_leaves(node.outputs, is_leaf=symbolic.is_symbolic)
+                      if symbolic.is_symbolic(t)]
+        return values[0] if len(values) == 1 else values
+
     # -- tracking ----------------------------------------------------------------
     def __setattr__(self, name, value):
         if name not in _UNTRACKED and isinstance(

@@ -1,4 +1,6 @@
 """Sequential: a plain stack of layers. [L3]"""
+import weakref
+
 from gazelle.core import symbolic
 from gazelle.layers.core import InputLayer
 from gazelle.core.host import applied_on_host as _applied_on_host
@@ -113,10 +115,50 @@ class Sequential(Model):
         self.built = True
 
     def _build_layer(self, layer, shape):
+        if layer.__dict__.get("_sequential_owner") is None:
+            # `layer.output` asks its first Sequential for the symbolic graph (Layer.output).
+            layer.__dict__["_sequential_owner"] = weakref.ref(self)
         layer._maybe_build([tuple(shape)])
         out = layer.compute_output_shape(tuple(shape))
         layer._output_shape = out
         return out
+
+    # -- the symbolic graph (built on first use) -------------------------------------------
+    def _symbolic_graph(self):
+        """`(input, output)` symbolic tensors of this built model, made once by calling its
+        layers on its `keras.Input` (as Keras 3 does when a Sequential is built), so that
+        `model.input`, `model.output` and each layer's `output` exist."""
+        if not self.built:
+            raise AttributeError(
+                f"Sequential model '{self.name}' has no input or output yet: it is not built. "
+                "Start it with keras.Input(shape=...), give the first layer `input_shape=`, "
+                "or call build(input_shape) first.")
+        key = tuple(id(layer) for layer in self._stack)
+        graph = self.__dict__.get("_graph")
+        if graph is None or graph[0] != key:
+            inputs = self._input_layer.output
+            x = inputs
+            for layer in self._stack:
+                x = layer(x)
+            graph = (key, inputs, x)
+            self.__dict__["_graph"] = graph
+        return graph[1], graph[2]
+
+    @property
+    def input(self):
+        return self._symbolic_graph()[0]
+
+    @property
+    def output(self):
+        return self._symbolic_graph()[1]
+
+    @property
+    def inputs(self):
+        return [self._symbolic_graph()[0]]
+
+    @property
+    def outputs(self):
+        return [self._symbolic_graph()[1]]
 
     def _check_input(self, inputs):
         if self._stack and _applied_on_host(self._stack[0]):

@@ -278,3 +278,17 @@ def test_lazy_names():
     assert applications.VGG16 is vgg16.VGG16 and applications.VGG19 is vgg19.VGG19
     assert applications.imagenet_utils is imagenet_utils
     assert {"ResNet50", "ResNet101V2", "VGG19"} <= set(applications.available())
+
+
+def test_module_names_match_keras():
+    """Every `keras.applications.<module>` Keras has is a gazelle module name, and
+    `resnet50` (Keras's ResNet50-only module) is the resnet family's model and preprocessing."""
+    import keras as K
+
+    import gazelle.applications as apps
+    keras_modules = {n for n in dir(K.applications) if not n.startswith("_") and n.islower()}
+    assert keras_modules <= set(apps._MODULES)
+    assert apps.resnet50.ResNet50 is apps.resnet.ResNet50
+    assert apps.resnet50.preprocess_input is apps.resnet.preprocess_input
+    assert set(apps.resnet50.__all__) == {n for n in dir(K.applications.resnet50)
+                                          if not n.startswith("_")}
