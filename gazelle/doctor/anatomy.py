@@ -22,9 +22,11 @@ _PROBABILITY = {"sparse_categorical_crossentropy", "categorical_crossentropy",
                 "binary_crossentropy"}
 _SHAPE_ONLY = {"Dropout", "Flatten", "Reshape", "GaussianNoise", "GaussianDropout",
                "AlphaDropout", "Identity", "ActivityRegularization"}
-# Output/loss mismatches found before fit: their symptoms (not learning) go unreported.
+# Setup mistakes found before fit (output/loss mismatches, padding read as data): their
+# symptoms (not learning, underfitting) go unreported, since the setup finding names the cause.
 _SETUP = {"softmax_from_logits", "logits_without_from_logits", "regression_loss_on_classifier",
-          "sigmoid_with_categorical", "nothing_trainable", "target_scale"}
+          "sigmoid_with_categorical", "nothing_trainable", "target_scale",
+          "padding_without_mask"}
 _TARGET_SCALE = 100.0           # regression targets this large (RMS) swamp a fresh output
 
 def _loss_kind(fn):
