@@ -17,6 +17,7 @@ _ATTRS = {
     "Sequential": "gazelle.models",
     "Model": "gazelle.models",
     "Input": "gazelle.layers",
+    "InputSpec": "gazelle.layers.input_spec",
     "Layer": "gazelle.layers",
     "Variable": "gazelle.core.variables",
     "Initializer": "gazelle.initializers",

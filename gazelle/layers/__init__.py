@@ -38,6 +38,7 @@ from gazelle.layers.core import Dense as Dense
 from gazelle.layers.core import Identity as Identity
 from gazelle.layers.core import Input as Input
 from gazelle.layers.core import InputLayer as InputLayer
+from gazelle.layers.input_spec import InputSpec as InputSpec
 from gazelle.layers.dot import Dot as Dot
 from gazelle.layers.dot import dot as dot
 from gazelle.layers.einsum_dense import EinsumDense as EinsumDense

@@ -128,6 +128,10 @@ class Layer:
     # Inputs of these dtypes are cast to the layer's dtype (uint8 images, float64 numpy).
     _cast_inputs = True
 
+    # Keras's `input_spec`: an InputSpec (or a structure of them) that a layer may set in
+    # `__init__` or `build`; calls then check their first argument against it.
+    input_spec = None
+
     def __init__(self, *, trainable=True, name=None, dtype=None, input_shape=None,
                  batch_input_shape=None, input_dim=None, batch_size=None,
                  activity_regularizer=None, autocast=True, **kwargs):
@@ -440,6 +444,16 @@ class Layer:
     def _check_input(self, inputs):
         pass
 
+    def _check_input_spec(self, inputs, input_shapes):
+        """Keras's check of `input_spec`: before building and, when this call builds, again
+        after (`build` may set or change the spec)."""
+        from gazelle.layers.input_spec import assert_input_compatibility
+        assert_input_compatibility(self.input_spec, inputs, self.name)
+        if not self.built:
+            self._maybe_build(input_shapes)
+            if self.input_spec is not None:
+                assert_input_compatibility(self.input_spec, inputs, self.name)
+
     def _cast(self, x):
         if not self._cast_inputs:
             return x
@@ -468,7 +482,11 @@ class Layer:
         inputs = jax.tree_util.tree_map(self._cast, args[0])
         args = (inputs,) + args[1:]
         leaves = jax.tree_util.tree_leaves(inputs)
-        self._maybe_build([_shape_of(x) for x in leaves])
+        input_shapes = [_shape_of(x) for x in leaves]
+        if self.input_spec is None:
+            self._maybe_build(input_shapes)
+        if self.input_spec is not None:
+            self._check_input_spec(inputs, input_shapes)
         self._check_input(inputs)
         training = kwargs.pop("training", None)
         token = None
@@ -529,7 +547,10 @@ class Layer:
 
     def _symbolic_call(self, args, kwargs):
         leaves = [t for t in jax.tree_util.tree_leaves(args[0], is_leaf=symbolic.is_symbolic)]
-        self._maybe_build([t.shape for t in leaves])
+        if self.input_spec is None:
+            self._maybe_build([t.shape for t in leaves])
+        if self.input_spec is not None:
+            self._check_input_spec(args[0], [t.shape for t in leaves])
         out_shapes = self.compute_output_shape(
             leaves[0].shape if len(leaves) == 1 else [t.shape for t in leaves])
         single = isinstance(out_shapes, tuple) and all(

