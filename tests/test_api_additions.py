@@ -102,3 +102,40 @@ def test_input_spec_object_matches_keras():
 def test_input_spec_unset_layers_and_models_still_work():
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
     assert model.predict(np.zeros((4, 3), "float32"), verbose=0).shape == (4, 2)
+
+
+# -- Wrapper ---------------------------------------------------------------------------
+def _doubler(lib):
+    class Doubler(lib.layers.Wrapper):
+        def call(self, x):
+            return 2.0 * self.layer(x)
+    return Doubler
+
+
+def test_wrapper_subclass_matches_keras():
+    x = np.random.default_rng(0).normal(size=(4, 3)).astype("float32")
+    ours = _doubler(keras)(keras.layers.Dense(2), name="doubler")
+    theirs = _doubler(k3)(k3.layers.Dense(2), name="doubler")
+    ours.build((None, 3))
+    theirs.build((None, 3))
+    assert ours.built and ours.layer.built and theirs.layer.built
+    assert [w.shape for w in ours.weights] == [tuple(w.shape) for w in theirs.weights]
+    ours.set_weights(theirs.get_weights())
+    np.testing.assert_allclose(np.asarray(ours(x)), np.asarray(theirs(x)), rtol=1e-6, atol=1e-6)
+    c_ours, c_theirs = ours.get_config(), theirs.get_config()
+    assert set(c_ours) >= {"name", "trainable", "layer"}
+    assert c_ours["layer"]["class_name"] == c_theirs["layer"]["class_name"] == "Dense"
+    assert c_ours["layer"]["config"]["units"] == 2
+    again = type(ours).from_config(c_ours)
+    assert again.name == "doubler" and isinstance(again.layer, keras.layers.Dense)
+    assert again.layer.units == 2
+
+
+def test_wrapper_rejects_non_layers_and_covers_builtin_wrappers():
+    with pytest.raises(ValueError, match="Wrapper"):
+        _doubler(keras)("dense")
+    with pytest.raises(ValueError, match="Wrapper"):
+        _doubler(k3)("dense")
+    assert isinstance(keras.layers.TimeDistributed(keras.layers.Dense(2)), keras.layers.Wrapper)
+    assert isinstance(keras.layers.Bidirectional(keras.layers.LSTM(2)), keras.layers.Wrapper)
+    assert not isinstance(keras.layers.Dense(2), keras.layers.Wrapper)

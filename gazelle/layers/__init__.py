@@ -166,6 +166,7 @@ from gazelle.layers.reshaping3d import ZeroPadding3D as ZeroPadding3D
 from gazelle.layers.reversible_embedding import ReversibleEmbedding as ReversibleEmbedding
 from gazelle.layers.serialization_api import deserialize as deserialize
 from gazelle.layers.serialization_api import serialize as serialize
+from gazelle.layers.wrapper import Wrapper as Wrapper
 
 # Every public Layer class above is a built-in name for configs (core/registry.py).
 import sys as _sys  # noqa: E402
