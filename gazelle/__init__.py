@@ -24,6 +24,7 @@ _ATTRS = {
     "KerasTensor": "gazelle.core.symbolic",
     "Loss": "gazelle.losses",
     "Metric": "gazelle.metrics",
+    "name_scope": "gazelle.core.name_scope",
     "Optimizer": "gazelle.optimizers",
     "Regularizer": "gazelle.regularizers",
     "StatelessScope": "gazelle.backend",

@@ -139,3 +139,34 @@ def test_wrapper_rejects_non_layers_and_covers_builtin_wrappers():
     assert isinstance(keras.layers.TimeDistributed(keras.layers.Dense(2)), keras.layers.Wrapper)
     assert isinstance(keras.layers.Bidirectional(keras.layers.LSTM(2)), keras.layers.Wrapper)
     assert not isinstance(keras.layers.Dense(2), keras.layers.Wrapper)
+
+
+# -- name_scope ------------------------------------------------------------------------
+def _scope_paths(lib, current_path):
+    caller = object()
+    seen = []
+    with lib.name_scope("outer") as outer:
+        seen.append(current_path())
+        with lib.name_scope("inner", caller=caller):
+            with lib.name_scope("inner", caller=caller):       # deduplicated
+                seen.append(current_path())
+        with lib.name_scope("abs", override_parent="root/sub"):
+            seen.append(current_path())
+        with lib.name_scope("x", deduplicate=False):
+            seen.append(current_path())
+    seen.append(current_path())
+    return seen, (outer.name, outer.caller, outer.deduplicate, outer.override_parent)
+
+
+def test_name_scope_matches_keras():
+    from keras.src.backend.common.name_scope import current_path as k3_path
+
+    from gazelle.core.name_scope import current_path
+    assert _scope_paths(keras, current_path) == _scope_paths(k3, k3_path)
+    with pytest.raises(ValueError, match="cannot contain"):
+        keras.name_scope("a/b")
+    with pytest.raises(ValueError, match="must be a string"):
+        keras.name_scope(3)
+    with keras.name_scope("block"):
+        y = keras.layers.Dense(2)(np.ones((1, 3), "float32"))
+    assert y.shape == (1, 2)
