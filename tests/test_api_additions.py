@@ -170,3 +170,90 @@ def test_name_scope_matches_keras():
     with keras.name_scope("block"):
         y = keras.layers.Dense(2)(np.ones((1, 3), "float32"))
     assert y.shape == (1, 2)
+
+
+# -- split_dataset ---------------------------------------------------------------------
+def _keras_split(dataset, left_size, right_size, shuffle, seed):
+    """Keras 3's split (its own helpers) up to the tf.data step, which needs TensorFlow."""
+    import random
+
+    from keras.src.utils import dataset_utils as du
+    spec = du._get_type_spec(dataset)
+    samples = du._convert_dataset_to_list(dataset, spec)
+    if shuffle:
+        random.seed(seed)
+        random.shuffle(samples)
+    left, right = du._rescale_dataset_split_sizes(left_size, right_size, len(samples))
+    return (du._restore_dataset_from_list(samples[:left], spec, dataset),
+            du._restore_dataset_from_list(samples[-right:], spec, dataset))
+
+
+def _as_columns(ds):
+    items = [ds[i] for i in range(len(ds))]
+    if isinstance(items[0], tuple):
+        return tuple(np.stack([it[j] for it in items]) for j in range(len(items[0])))
+    return np.stack(items)
+
+
+@pytest.mark.parametrize("left_size,right_size,shuffle,seed", [
+    (0.8, None, False, None), (None, 3, False, None), (4, 5, True, 7), (0.25, 0.5, True, 3),
+])
+def test_split_dataset_matches_keras(left_size, right_size, shuffle, seed):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(12, 3)).astype("float32")
+    y = np.arange(12)
+    for data in (x, (x, y), [x, y]):
+        ours = keras.utils.split_dataset(data, left_size=left_size, right_size=right_size,
+                                         shuffle=shuffle, seed=seed)
+        theirs = _keras_split(data, left_size, right_size, shuffle, seed)
+        for part_ours, part_theirs in zip(ours, theirs):
+            got = _as_columns(part_ours)
+            if isinstance(part_theirs, tuple):
+                assert isinstance(got, tuple) and len(got) == len(part_theirs)
+                for a, b in zip(got, part_theirs):
+                    np.testing.assert_array_equal(a, b)
+            else:
+                np.testing.assert_array_equal(got, np.stack(part_theirs))
+
+
+@pytest.mark.parametrize("left_size,right_size", [
+    (None, None), (0, 0), (12, None), (1.0, None), (0.7, 0.5), (8, 8), (0.01, None),
+    ("a", None), (None, "b"), ("a", "b"), (True, None), (np.int64(3), None), (-1, None),
+])
+def test_split_dataset_size_errors_match_keras(left_size, right_size):
+    from keras.src.utils import dataset_utils as du
+    x = np.zeros((12, 2), "float32")
+
+    def kind(fn):
+        try:
+            return fn()
+        except (TypeError, ValueError) as e:
+            return type(e)
+    if left_size is None and right_size is None:
+        expected = ValueError
+    else:
+        expected = kind(lambda: du._rescale_dataset_split_sizes(left_size, right_size, 12))
+    got = kind(lambda: tuple(len(p) for p in keras.utils.split_dataset(
+        x, left_size=left_size, right_size=right_size)))
+    assert got == expected
+
+
+def test_split_dataset_dicts_batched_sources_and_fit():
+    x = np.random.default_rng(1).normal(size=(20, 3)).astype("float32")
+    y = (x.sum(axis=1) > 0).astype("float32")
+    left, right = keras.utils.split_dataset({"a": x, "b": y}, left_size=15)
+    assert len(left) == 15 and len(right) == 5
+    np.testing.assert_array_equal(right[0]["a"], x[15])
+    batched = keras.utils.timeseries_dataset_from_array(x, None, sequence_length=1,
+                                                        batch_size=4)
+    left, right = keras.utils.split_dataset(batched, left_size=0.5)
+    assert [np.shape(left[i]) for i in range(len(left))] == [(4, 1, 3), (4, 1, 3), (2, 1, 3)]
+    train, _ = keras.utils.split_dataset((x, y), left_size=0.75, shuffle=True, seed=0)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    history = model.fit(train.batch(5), epochs=1, verbose=0)
+    assert len(history.history["loss"]) == 1
+    with pytest.raises(TypeError, match="dataset"):
+        keras.utils.split_dataset(3, left_size=0.5)
+    with pytest.raises(ValueError, match="different lengths"):
+        keras.utils.split_dataset((x, y[:5]), left_size=0.5)

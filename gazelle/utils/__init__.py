@@ -45,6 +45,7 @@ _NAMES = {
     "serialize_keras_object": "gazelle.saving",
     "deserialize_keras_object": "gazelle.saving",
     "plot_model": "gazelle.utils.model_plot",
+    "split_dataset": "gazelle.utils.dataset_split",
 }
 
 __all__ = sorted(_NAMES)
