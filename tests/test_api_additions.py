@@ -257,3 +257,80 @@ def test_split_dataset_dicts_batched_sources_and_fit():
         keras.utils.split_dataset(3, left_size=0.5)
     with pytest.raises(ValueError, match="different lengths"):
         keras.utils.split_dataset((x, y[:5]), left_size=0.5)
+
+
+# -- SwapEMAWeights --------------------------------------------------------------------
+def _ema_run(lib, weights, x, y, swap_on_epoch):
+    model = lib.Sequential([lib.Input((3,)), lib.layers.Dense(2)])
+    model.set_weights(weights)
+    model.compile(optimizer=lib.optimizers.SGD(0.1, use_ema=True, ema_momentum=0.5),
+                  loss="mse")
+    seen = []
+
+    class Record(lib.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append([np.asarray(w) for w in self.model.get_weights()])
+    model.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0,
+              callbacks=[lib.callbacks.SwapEMAWeights(swap_on_epoch=swap_on_epoch), Record()])
+    return model, seen
+
+
+@pytest.mark.parametrize("swap_on_epoch", [False, True])
+def test_swap_ema_weights_in_fit_matches_keras(swap_on_epoch):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(16, 3)).astype("float32")
+    y = rng.normal(size=(16, 2)).astype("float32")
+    weights = [rng.normal(size=(3, 2)).astype("float32"), np.zeros(2, "float32")]
+    ours, seen_ours = _ema_run(keras, weights, x, y, swap_on_epoch)
+    theirs, seen_theirs = _ema_run(k3, weights, x, y, swap_on_epoch)
+    for a, b in zip(seen_ours, seen_theirs):
+        for wa, wb in zip(a, b):
+            np.testing.assert_allclose(wa, wb, rtol=1e-5, atol=1e-6)
+    for wa, wb in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(wa, wb, rtol=1e-5, atol=1e-6)
+
+
+def test_swap_ema_weights_hooks_swap_and_restore():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(16, 3)).astype("float32")
+    y = rng.normal(size=(16, 2)).astype("float32")
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile(optimizer=keras.optimizers.SGD(0.1, use_ema=True), loss="mse")
+    model.fit(x, y, epochs=1, verbose=0)
+    callback = keras.callbacks.SwapEMAWeights()
+    callback.set_model(model)
+    trained = [np.asarray(w) for w in model.get_weights()]
+    averages = [np.asarray(v.value) for v in model.optimizer._ema_variables]
+    callback.on_test_begin()
+    for w, a in zip(model.trainable_variables, averages):
+        np.testing.assert_array_equal(np.asarray(w.value), a)
+    callback.on_test_end()
+    for w, t in zip(model.get_weights(), trained):
+        np.testing.assert_array_equal(w, t)
+    plain = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    plain.compile(optimizer="sgd", loss="mse")
+    callback = keras.callbacks.SwapEMAWeights()
+    callback.set_model(plain)
+    with pytest.raises(ValueError, match="use_ema=True"):
+        callback.on_test_begin()
+
+
+@pytest.mark.xfail(reason="gazelle's trainer reads the weights before on_test_begin and runs "
+                          "fit's validation without test hooks (gazelle/training/trainer.py)",
+                   strict=False)
+def test_swap_ema_weights_in_evaluate_matches_keras():
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(16, 3)).astype("float32")
+    y = rng.normal(size=(16, 2)).astype("float32")
+    weights = [rng.normal(size=(3, 2)).astype("float32"), np.zeros(2, "float32")]
+    losses = []
+    for lib in (keras, k3):
+        model = lib.Sequential([lib.Input((3,)), lib.layers.Dense(2)])
+        model.set_weights(weights)
+        model.compile(optimizer=lib.optimizers.SGD(0.1, use_ema=True, ema_momentum=0.5),
+                      loss="mse")
+        model.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0)
+        model.set_weights(weights)      # trained weights differ from their averages now
+        losses.append(model.evaluate(x, y, verbose=0,
+                                     callbacks=[lib.callbacks.SwapEMAWeights()]))
+    np.testing.assert_allclose(losses[0], losses[1], rtol=1e-5)
