@@ -334,3 +334,75 @@ def test_swap_ema_weights_in_evaluate_matches_keras():
         losses.append(model.evaluate(x, y, verbose=0,
                                      callbacks=[lib.callbacks.SwapEMAWeights()]))
     np.testing.assert_allclose(losses[0], losses[1], rtol=1e-5)
+
+
+# -- RemoteMonitor ---------------------------------------------------------------------
+@pytest.fixture
+def local_server(monkeypatch):
+    """An HTTP server on 127.0.0.1 that records each POST: (path, content type, body, a
+    custom header)."""
+    import http.server
+    import threading
+    for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    received = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            received.append((self.path, self.headers.get("Content-Type"), body,
+                             self.headers.get("X-Run")))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", received
+    server.shutdown()
+    server.server_close()
+
+
+def _payload(content_type, body, field="data"):
+    import json
+    import urllib.parse
+    if content_type == "application/json":
+        return json.loads(body)
+    return json.loads(urllib.parse.parse_qs(body.decode())[field][0])
+
+
+@pytest.mark.parametrize("send_as_json", [False, True])
+def test_remote_monitor_posts_what_keras_posts(local_server, send_as_json):
+    root, received = local_server
+    logs = {"loss": np.float32(0.5), "accuracy": 0.75, "val_loss": np.array(0.25)}
+    for lib in (keras, k3):
+        monitor = lib.callbacks.RemoteMonitor(root=root, path="/events/", field="payload",
+                                              headers={"X-Run": "r1"},
+                                              send_as_json=send_as_json)
+        monitor.on_epoch_end(3, dict(logs))
+    assert len(received) == 2
+    (path_o, type_o, body_o, run_o), (path_t, type_t, body_t, run_t) = received
+    assert (path_o, type_o, run_o) == (path_t, type_t, run_t) == (
+        "/events/", type_t, "r1")
+    assert _payload(type_o, body_o, "payload") == _payload(type_t, body_t, "payload") == {
+        "epoch": 3, "loss": 0.5, "accuracy": 0.75, "val_loss": 0.25}
+
+
+def test_remote_monitor_in_fit_and_unreachable_server(local_server):
+    import socket
+    root, received = local_server
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    model.fit(np.zeros((8, 2), "float32"), np.zeros((8, 1), "float32"), epochs=2, verbose=0,
+              callbacks=[keras.callbacks.RemoteMonitor(root=root)])
+    assert [(_payload(t, b)["epoch"], p) for p, t, b, _ in received] == [
+        (0, "/publish/epoch/end/"), (1, "/publish/epoch/end/")]
+    assert "loss" in _payload(received[0][1], received[0][2])
+    with socket.socket() as s:          # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{s.getsockname()[1]}"
+    for lib in (keras, k3):
+        with pytest.warns(UserWarning, match="Could not reach RemoteMonitor"):
+            lib.callbacks.RemoteMonitor(root=closed).on_epoch_end(0, {"loss": 1.0})

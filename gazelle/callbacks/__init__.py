@@ -10,12 +10,13 @@ from gazelle.callbacks.learning_rate import LearningRateScheduler as LearningRat
 from gazelle.callbacks.learning_rate import ReduceLROnPlateau as ReduceLROnPlateau
 from gazelle.callbacks.model_checkpoint import ModelCheckpoint as ModelCheckpoint
 from gazelle.callbacks.progbar_logger import ProgbarLogger as ProgbarLogger
+from gazelle.callbacks.remote_monitor import RemoteMonitor as RemoteMonitor
 from gazelle.callbacks.swap_ema_weights import SwapEMAWeights as SwapEMAWeights
 from gazelle.callbacks.tensorboard import TensorBoard as TensorBoard
 from gazelle.callbacks.terminate_on_nan import TerminateOnNaN as TerminateOnNaN
 
 __all__ = [
     "BackupAndRestore", "CSVLogger", "Callback", "CallbackList", "EarlyStopping", "History", "LambdaCallback",
-    "LearningRateScheduler", "ModelCheckpoint", "ProgbarLogger", "ReduceLROnPlateau", "SwapEMAWeights",
-    "TensorBoard", "TerminateOnNaN",
+    "LearningRateScheduler", "ModelCheckpoint", "ProgbarLogger", "ReduceLROnPlateau", "RemoteMonitor",
+    "SwapEMAWeights", "TensorBoard", "TerminateOnNaN",
 ]
