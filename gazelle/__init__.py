@@ -9,7 +9,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = {
     "activations", "applications", "backend", "callbacks", "config", "constraints", "datasets", "initializers",
-    "layers", "preprocessing",
+    "layers", "preprocessing", "dtype_policies", "mixed_precision",
     "losses", "metrics", "models", "ops", "optimizers", "random", "regularizers", "saving",
     "utils", "wrappers", "testing", "doctor", "distribution", "tree",
 }
@@ -20,6 +20,8 @@ _ATTRS = {
     "InputSpec": "gazelle.layers.input_spec",
     "Layer": "gazelle.layers",
     "Variable": "gazelle.core.variables",
+    "DTypePolicy": "gazelle.dtype_policies",
+    "FloatDTypePolicy": "gazelle.dtype_policies",
     "Initializer": "gazelle.initializers",
     "KerasTensor": "gazelle.core.symbolic",
     "Loss": "gazelle.losses",

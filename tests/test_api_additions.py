@@ -406,3 +406,66 @@ def test_remote_monitor_in_fit_and_unreachable_server(local_server):
     for lib in (keras, k3):
         with pytest.warns(UserWarning, match="Could not reach RemoteMonitor"):
             lib.callbacks.RemoteMonitor(root=closed).on_epoch_end(0, {"loss": 1.0})
+
+
+# -- DTypePolicy, dtype_policies, mixed_precision --------------------------------------
+def test_dtype_policy_matches_keras():
+    for name in (None, "float32", "int32", "bool"):
+        ours, theirs = keras.DTypePolicy(name), k3.DTypePolicy(name)
+        assert (ours.name, ours.compute_dtype, ours.variable_dtype, ours.quantization_mode) \
+            == (theirs.name, theirs.compute_dtype, theirs.variable_dtype,
+                theirs.quantization_mode)
+        assert ours.get_config() == theirs.get_config() and repr(ours) == repr(theirs)
+    float_ours, float_theirs = keras.FloatDTypePolicy("float32"), k3.FloatDTypePolicy("float32")
+    assert repr(float_ours) == repr(float_theirs)
+    assert float_ours == keras.DTypePolicy("float32") and keras.DTypePolicy("int32") != float_ours
+    assert keras.dtype_policies.serialize(float_ours) == k3.dtype_policies.serialize(float_theirs)
+    assert keras.dtype_policies.serialize(keras.DTypePolicy()) == \
+        k3.dtype_policies.serialize(k3.DTypePolicy())
+    config = k3.dtype_policies.serialize(k3.DTypePolicy("float32"))
+    assert keras.dtype_policies.deserialize(config) == keras.DTypePolicy("float32")
+    for identifier in ("float32", None, {"class_name": "DTypePolicy",
+                                         "config": {"name": "float32"}}, np.float32):
+        assert keras.dtype_policies.get(identifier).name == \
+            k3.dtype_policies.get(identifier).name
+    for lib in (keras, k3):
+        with pytest.raises(TypeError, match="'name' must be a string"):
+            lib.DTypePolicy(3)
+        with pytest.raises(ValueError, match="Cannot convert 'foo'"):
+            lib.DTypePolicy("foo")
+        with pytest.raises(ValueError, match="Cannot interpret `dtype`"):
+            lib.dtype_policies.get(3.5)
+        with pytest.raises(ValueError, match="Invalid `policy` argument"):
+            lib.mixed_precision.set_global_policy(3)
+    x = np.ones((2, 3), "float64")
+    assert str(keras.DTypePolicy().convert_input(x, True, "float32").dtype) == \
+        str(k3.DTypePolicy().convert_input(x, True, "float32").dtype) == "float32"
+
+
+def test_float32_policy_works_in_layers_and_mixed_ones_are_refused():
+    x = np.random.default_rng(0).normal(size=(2, 3)).astype("float32")
+    ours = keras.layers.Dense(2, dtype=keras.DTypePolicy("float32"))
+    theirs = k3.layers.Dense(2, dtype=k3.DTypePolicy("float32"))
+    ours.build((None, 3))
+    theirs.build((None, 3))
+    ours.set_weights(theirs.get_weights())
+    assert ours.dtype == theirs.dtype == "float32"
+    np.testing.assert_allclose(np.asarray(ours(x)), np.asarray(theirs(x)), rtol=1e-6)
+    assert keras.layers.Dense(2, dtype=keras.dtype_policies.get("float32")).dtype == "float32"
+    keras.mixed_precision.set_global_policy("float32")
+    keras.mixed_precision.set_global_policy(keras.mixed_precision.Policy("float32"))
+    assert keras.mixed_precision.global_policy() == keras.DTypePolicy("float32")
+    assert repr(keras.mixed_precision.global_policy()) == repr(k3.mixed_precision.global_policy())
+    assert keras.mixed_precision.dtype_policy().name == "float32"
+    assert keras.mixed_precision.LossScaleOptimizer is keras.optimizers.LossScaleOptimizer
+    assert keras.mixed_precision.DTypePolicy is keras.DTypePolicy
+    for name in ("mixed_float16", "mixed_bfloat16", "float16", "bfloat16"):
+        with pytest.raises(NotImplementedError, match="gazelle computes in float32 only"):
+            keras.DTypePolicy(name)
+        with pytest.raises(NotImplementedError, match="gazelle computes in float32 only"):
+            keras.mixed_precision.set_global_policy(name)
+        with pytest.raises(NotImplementedError, match="float32 only"):
+            keras.dtype_policies.get(name)
+    with pytest.raises(NotImplementedError, match="float32 only"):
+        keras.dtype_policies.get("int8_from_float32")
+    assert keras.config.dtype_policy().name == "float32"
