@@ -198,6 +198,9 @@ class _BaseConv(Layer):
         if self.padding == "causal":   # pad the start only: no output sees a later step
             padding = [((self.kernel_size[0] - 1) * self.dilation_rate[0], 0)]
         if groups == 1 and jax.default_backend() == "cpu":
+            if all(s == 1 for s in self.strides) and kernel.shape[-1] < kernel.shape[-2]:
+                return _contract_first_conv(x, kernel, padding, self.dilation_rate,
+                                            self.data_format)
             out = _patches_conv(x, kernel, self.strides, padding, self.dilation_rate,
                                 self.data_format)
             if out is not None:
@@ -291,11 +294,42 @@ def _patches_conv(x, kernel, strides, padding, dilation, data_format):
     return jnp.moveaxis(y, -1, 1) if data_format == "channels_first" else y
 
 
+def _contract_first_conv(x, kernel, padding, dilation, data_format):
+    """A stride-1 convolution with fewer output than input channels, channels first: every
+    input pixel times the kernel as an `(in, window * out)` matrix, then each kernel
+    offset's slice of that product shifted into place and summed. It moves
+    `window * out` values per pixel where the patch matrix moves `window * in`: a
+    Conv2D(1, 3) on 32 channels (an autoencoder's last layer) and its gradients run about
+    10x faster on CPUs than as patches, and faster than XLA's own convolution."""
+    import itertools
+
+    import jax.numpy as jnp
+    if data_format == "channels_first":
+        x = jnp.moveaxis(x, 1, -1)
+    spatial = x.shape[1:-1]
+    window = kernel.shape[:-2]
+    cin, cout = kernel.shape[-2:]
+    dilated = [(k - 1) * d + 1 for k, d in zip(window, dilation)]
+    pads = padding if not isinstance(padding, str) else jax.lax.padtype_to_pads(
+        spatial, dilated, (1,) * len(spatial), padding)
+    out = [n + lo + hi - w + 1 for n, (lo, hi), w in zip(spatial, pads, dilated)]
+    taps = math.prod(window)
+    matrix = jnp.moveaxis(kernel.reshape(taps, cin, cout), 0, 1).reshape(cin, taps * cout)
+    z = (x.reshape(-1, cin) @ matrix).reshape(x.shape[:-1] + (taps, cout))
+    z = jnp.pad(z, [(0, 0)] + [tuple(p) for p in pads] + [(0, 0), (0, 0)])
+    y = None
+    for tap, offsets in enumerate(itertools.product(*[range(k) for k in window])):
+        index = tuple(slice(o * d, o * d + m) for o, d, m in zip(offsets, dilation, out))
+        part = z[(slice(None),) + index + (tap, slice(None))]
+        y = part if y is None else y + part
+    return jnp.moveaxis(y, -1, 1) if data_format == "channels_first" else y
+
+
 def _overlap_add_transpose(x, kernel, strides, dilation, pads, data_format):
     """The transposed convolution as one matrix product and an overlap-add: every input
     pixel times the kernel as an `(in, window * filters)` matrix, each kernel offset's
-    slice then placed at `stride * position + offset * dilation` (a pad with interior
-    zeros) and summed, and the sum cropped (or zero-extended) to `pads` of the
+    slice then placed at `stride * position + offset * dilation` and summed (per phase
+    of the stride, see below), and the sum cropped (or zero-extended) to `pads` of the
     stride-dilated input, as `lax.conv_transpose` with `transpose_kernel=True` pads it.
     XLA:CPU runs this and its gradients in loops about 10x faster than its own
     input-dilated convolution. None when the product would be too large."""
@@ -314,16 +348,28 @@ def _overlap_add_transpose(x, kernel, strides, dilation, pads, data_format):
     z = z.reshape(x.shape[:-1] + window + (filters,))
     spans = [(k - 1) * d + 1 for k, d in zip(window, dilation)]
     full = [(n - 1) * s + span for n, s, span in zip(spatial, strides, spans)]
-    zero = jnp.zeros((), z.dtype)
-    y = None
+    # Offset o lands at stride * i + o * dilation = stride * (i + q) + r: each phase r (the
+    # position modulo the stride) is a sum of plainly shifted slices, and the phases are
+    # then interleaved. No interior padding: XLA:CPU fuses this and its gradient far
+    # better (the autoencoder's Conv2DTranspose gradients: 2-4x faster).
+    lengths = [-(-f // s) for f, s in zip(full, strides)]
+    phases = {}
     for offsets in itertools.product(*[range(k) for k in window]):
         piece = z[(slice(None),) * (1 + rank) + offsets]
-        config = [(0, 0, 0)] + [
-            (o * d, size - (o * d + (n - 1) * s + 1), s - 1)
-            for o, d, s, n, size in zip(offsets, dilation, strides, spatial, full)] + [
-            (0, 0, 0)]
-        placed = jax.lax.pad(piece, zero, config)
-        y = placed if y is None else y + placed
+        shifts = [(o * d) // s for o, d, s in zip(offsets, dilation, strides)]
+        phase = tuple((o * d) % s for o, d, s in zip(offsets, dilation, strides))
+        placed = jnp.pad(piece, [(0, 0)] + [(q, length - n - q) for q, length, n in zip(
+            shifts, lengths, spatial)] + [(0, 0)])
+        phases[phase] = placed if phase not in phases else phases[phase] + placed
+    zeros = jnp.zeros((x.shape[0],) + tuple(lengths) + (filters,), z.dtype)
+    stacked = jnp.stack([phases.get(phase, zeros) for phase in itertools.product(
+        *[range(s) for s in strides])])
+    stacked = stacked.reshape(tuple(strides) + stacked.shape[1:])   # (*strides, B, *lengths, F)
+    order = [rank] + [a for i in range(rank) for a in (rank + 1 + i, i)] + [2 * rank + 1]
+    y = stacked.transpose(order).reshape(
+        (x.shape[0],) + tuple(n * s for n, s in zip(lengths, strides)) + (filters,))
+    y = y[(slice(None),) + tuple(slice(0, f) for f in full)]
+    zero = jnp.zeros((), z.dtype)
     crop = [(0, 0, 0)] + [(lo - (span - 1), hi - (span - 1), 0)
                           for (lo, hi), span in zip(pads, spans)] + [(0, 0, 0)]
     y = jax.lax.pad(y, zero, crop)                  # negative amounts crop

@@ -316,14 +316,20 @@ GRAD_CASES = [
     ("DepthwiseConv1D", {"kernel_size": 3, "dilation_rate": 2}, (2, 9, 3)),
     ("SeparableConv2D", {"filters": 4, "kernel_size": 3, "depth_multiplier": 2,
                          "padding": "same"}, (2, 6, 5, 3)),
+    # stride 1, fewer filters than channels: the contract-first form
+    ("Conv2D", {"filters": 1, "kernel_size": 3, "padding": "same"}, (2, 7, 6, 5)),
+    ("Conv2D", {"filters": 2, "kernel_size": (3, 2), "dilation_rate": 2,
+                "data_format": "channels_first"}, (2, 4, 9, 8)),
+    ("Conv1D", {"filters": 2, "kernel_size": 3, "padding": "causal"}, (2, 8, 4)),
+    ("Conv3D", {"filters": 1, "kernel_size": 2, "padding": "same"}, (1, 4, 3, 5, 3)),
 ]
 
 
 @pytest.mark.parametrize("name, kwargs, shape", GRAD_CASES,
                          ids=[f"{c[0]}-{i}" for i, c in enumerate(GRAD_CASES)])
 def test_gradients_match_keras(name, kwargs, shape):
-    """The CPU forms (overlap-add, shifted depthwise products, pointwise matmul) have
-    Keras's gradients with respect to the inputs and every weight."""
+    """The CPU forms (overlap-add, shifted depthwise products, pointwise matmul,
+    contract-first convolutions) have Keras's gradients with respect to the inputs and every weight."""
     import jax
     import jax.numpy as jnp
     rng = np.random.default_rng(1)
