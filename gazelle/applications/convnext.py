@@ -187,17 +187,26 @@ def ConvNeXtBlock(projection_dim, drop_path_rate=0.0, layer_scale_init_value=1e-
     return apply
 
 
-def PreStem(name="convnext"):
-    """Returns a function normalizing [0, 255] RGB pixels with ImageNet's mean and std."""
+def PreStem(name=None):
+    """Returns a function normalizing [0, 255] RGB pixels with ImageNet's mean and std
+    (a `Normalization` layer named `<name>_prestem_normalization`)."""
+    if name is None:
+        from gazelle import backend
+        name = f"prestem{backend.get_uid('prestem')}"
+
     def apply(x):
         return layers.Normalization(mean=_MEAN, variance=_VARIANCE,
                                     name=f"{name}_prestem_normalization")(x)
     return apply
 
 
-def Head(num_classes=1000, classifier_activation=None, name="convnext"):
+def Head(num_classes=1000, classifier_activation=None, name=None):
     """Returns a function applying the classifier: global average pooling, layer
     normalization and the `<name>_head_dense` Dense layer."""
+    if name is None:
+        from gazelle import backend
+        name = str(backend.get_uid("head"))
+
     def apply(x):
         x = layers.GlobalAveragePooling2D(name=f"{name}_head_gap")(x)
         x = layers.LayerNormalization(epsilon=_LN_EPSILON, name=f"{name}_head_layernorm")(x)
