@@ -167,23 +167,96 @@ def _length(x, kind):
 def _iterate(x, kind):
     """A function giving a fresh iterator over host (NumPy) batches."""
     if kind == "tf.data":
-        return x.as_numpy_iterator
+        return lambda: _tf_batches(x)
     return lambda: map(to_host, iter(x))
+
+
+def _tf_batches(ds):
+    """One pass over a tf.data.Dataset as NumPy batches: what `as_numpy_iterator()` yields
+    (read-only arrays on the tensors' buffers, in the same structures) and the same check
+    of the element types, without its tf.nest walk of every batch (~0.1 ms a batch, a
+    fifth of the tutorial MLP's epoch)."""
+    numpy_iterator = ds.as_numpy_iterator()
+    tensors = getattr(numpy_iterator, "_iterator", None)
+    if tensors is None:                  # a TensorFlow that iterates differently
+        return numpy_iterator
+    return map(_tf_element, tensors)
+
+
+class _NotPlain(Exception):
+    """A tf.data element holds a structure tf.nest knows and _tf_numpy does not."""
+
+
+def _tf_element(item):
+    try:
+        return _tf_numpy(item)
+    except _NotPlain:
+        import tensorflow as tf          # loaded already: `item` came from it
+        return tf.nest.map_structure(_tf_leaf, item)
+
+
+def _tf_numpy(item):
+    t = type(item)
+    if t is tuple or t is list:
+        return t([_tf_numpy(e) for e in item])
+    if t is dict:
+        return {key: _tf_numpy(value) for key, value in item.items()}
+    if isinstance(item, tuple) and hasattr(item, "_fields"):
+        return t(*(_tf_numpy(e) for e in item))
+    if item is None or hasattr(item, "_numpy") or hasattr(item, "numpy"):
+        return _tf_leaf(item)
+    raise _NotPlain                      # attrs classes, other mappings: tf.nest's walk
+
+
+def _tf_leaf(x):
+    """One tensor as `as_numpy_iterator` gives it."""
+    if hasattr(x, "_numpy"):
+        out = x._numpy()
+    elif x is not None:
+        out = x.numpy()
+    else:
+        return None
+    if isinstance(out, np.ndarray):
+        out.setflags(write=False)        # it shares the tensor's (immutable) buffer
+    return out
 
 
 def to_host(batch):
     """A batch of torch/TensorFlow/JAX tensors (in tuples, lists, dicts) as NumPy arrays."""
+    t = type(batch)
+    if t is tuple or t is list:
+        return t([to_host(b) for b in batch])
     if isinstance(batch, (tuple, list)):
-        return type(batch)(to_host(b) for b in batch) if not hasattr(batch, "_fields") \
-            else type(batch)(*(to_host(b) for b in batch))
+        return t(to_host(b) for b in batch) if not hasattr(batch, "_fields") \
+            else t(*(to_host(b) for b in batch))
     if isinstance(batch, dict):
         return {k: to_host(v) for k, v in batch.items()}
-    root = (getattr(type(batch), "__module__", "") or "").split(".")[0]
-    if root == "torch" and hasattr(batch, "detach"):
-        return batch.detach().cpu().numpy()
-    if root == "tensorflow" and hasattr(batch, "numpy"):
-        return batch.numpy()
-    return batch
+    convert = _HOST.get(t)
+    if convert is None:
+        root = (getattr(t, "__module__", "") or "").split(".")[0]
+        if root == "torch" and hasattr(batch, "detach"):
+            convert = _torch_numpy
+        elif root == "tensorflow" and hasattr(batch, "numpy"):
+            convert = _tf_tensor_numpy
+        else:
+            convert = _same
+        _HOST[t] = convert
+    return convert(batch)
+
+
+_HOST = {}                               # tensor type -> its conversion to NumPy
+
+
+def _torch_numpy(t):
+    return t.detach().cpu().numpy()
+
+
+def _tf_tensor_numpy(t):
+    return t.numpy()
+
+
+def _same(x):
+    return x
 
 
 def _no_arrays_with_stream(y, sample_weight, what):

@@ -178,22 +178,107 @@ def is_stream(x):
     return _is_dataset(x) or hasattr(x, "__next__") or hasattr(x, "__iter__")
 
 
+def _split(item):
+    """x, y, sample_weight of a batch: x, (x,), (x, y) or (x, y, sample_weight)."""
+    if isinstance(item, tuple) and 1 <= len(item) <= 3:
+        return (tuple(item) + (None, None))[:3]
+    if isinstance(item, list) and len(item) in (2, 3) and not all(
+            isinstance(e, (int, float)) for e in item):
+        return (tuple(item) + (None,))[:3]
+    return item, None, None
+
+
+def _batch_error(e, what):
+    return type(e)(f"A batch yielded by the {what}() input: {e}")
+
+
 def unpack(item, what, transform=None):
     """A batch from a generator or PyDataset: x, (x,), (x, y) or (x, y, sample_weight).
     `transform` (training/host.py) turns the batch's x into what the compiled steps take."""
-    if isinstance(item, tuple) and 1 <= len(item) <= 3:
-        x, y, sw = (tuple(item) + (None, None))[:3]
-    elif isinstance(item, list) and len(item) in (2, 3) and not all(
-            isinstance(e, (int, float)) for e in item):
-        x, y, sw = (tuple(item) + (None,))[:3]
-    else:
-        x, y, sw = item, None, None
+    return _unpack(item, what, transform, quick=False)[0]
+
+
+def _unpack(item, what, transform, quick=True):
+    """(batch, checked): the batch as `unpack` gives it. With `quick`, a batch of plain
+    NumPy arrays takes a short path that leaves the NaN/inf check to its block (`checked`
+    is then False); anything else goes through data.standardize, which checks it whole."""
+    x, y, sw = _split(item)
     try:
         if transform is not None:
             x = transform(x)
+        if quick:
+            batch = _plain_batch(x, y, sw)
+            if batch is not None:
+                return batch, False
         (x, y, sw), _ = data_mod.standardize(x, y, sw, what=what, need_y=False)
     except (TypeError, ValueError) as e:
-        raise type(e)(f"A batch yielded by the {what}() input: {e}") from None
+        raise _batch_error(e, what) from None
+    return (x, y, sw), True
+
+
+def _check(batch, what):
+    """Raises unpack's error for a batch that took the quick path (NaN or inf in it)."""
+    try:
+        data_mod.standardize(*batch, what=what, need_y=False)
+    except (TypeError, ValueError) as e:
+        raise _batch_error(e, what) from None
+
+
+# The quick path gives what data.standardize gives for the same batch (lists of arrays as
+# tuples, float64/int64 as 32-bit, sample weights as float32), with the same rows checks;
+# whatever it is unsure of (other types, odd shapes or dtypes, any error to word) it leaves
+# to standardize by returning None.
+def _plain_leaf(a):
+    if type(a) is not np.ndarray or a.ndim == 0 or a.dtype.kind not in "biuf":
+        return None
+    if a.dtype == np.float64:
+        return a.astype(np.float32)
+    if a.dtype == np.int64:
+        return a.astype(np.int32)
+    return a
+
+
+def _plain_tree(v):
+    """(tree, rows) for an array, a dict of arrays or a list/tuple of arrays; else None."""
+    t = type(v)
+    if t is np.ndarray:
+        a = _plain_leaf(v)
+        return None if a is None else (a, a.shape[0])
+    if t is dict:
+        out = {}
+        for key, leaf in v.items():
+            out[key] = a = _plain_leaf(leaf)
+            if a is None:
+                return None
+        leaves = out.values()
+    elif (t is tuple or t is list) and v:
+        out = tuple(_plain_leaf(leaf) for leaf in v)
+        if any(a is None for a in out):
+            return None
+        leaves = out
+    else:
+        return None
+    rows = {a.shape[0] for a in leaves}
+    return (out, rows.pop()) if len(rows) == 1 else None
+
+
+def _plain_batch(x, y, sw):
+    px = _plain_tree(x)
+    if px is None or px[1] == 0:
+        return None
+    x, n = px
+    if y is not None:
+        py = _plain_tree(y)
+        if py is None or py[1] != n:
+            return None
+        y = py[0]
+    if sw is not None:
+        sw = _plain_leaf(sw)
+        if sw is None:
+            return None
+        sw = np.asarray(sw, np.float32)
+        if sw.shape[:1] != (n,):
+            return None
     return x, y, sw
 
 
@@ -236,24 +321,36 @@ class BatchSource:
     def small(self):
         return False
 
+    def _read(self, item):
+        return _unpack(item, self.what, self.transform)
+
     def batches(self, epoch, shuffle):
+        """The epoch's batches, each unpacked and checked."""
+        for batch, checked in self._entries(epoch, shuffle):
+            if not checked:
+                _check(batch, self.what)
+            yield batch
+
+    def _entries(self, epoch, shuffle):
+        """(batch, checked) for each batch of the epoch; see `_unpack`."""
         if self.dataset is not None:
-            yield from self._dataset_batches(epoch, shuffle)
+            yield from self._dataset_entries(epoch, shuffle)
             return
         count = 0
         while self.steps is None or count < self.steps:
             if self._peeked is not None:
-                item, self._peeked = self._peeked, None
+                entry, self._peeked = (self._peeked, True), None
             else:
                 try:
-                    item = unpack(next(self._iterator), self.what, self.transform)
+                    item = next(self._iterator)
                 except StopIteration:
                     self.exhausted = True
                     return
-            yield item
+                entry = self._read(item)
+            yield entry
             count += 1
 
-    def _dataset_batches(self, epoch, shuffle):
+    def _dataset_entries(self, epoch, shuffle):
         ds = self.dataset
         if hasattr(ds, "on_epoch_begin"):
             ds.on_epoch_begin()
@@ -269,26 +366,39 @@ class BatchSource:
                 for i in it:
                     futures.append(pool.submit(ds.__getitem__, int(i)))
                     if len(futures) >= ahead:
-                        yield unpack(futures.pop(0).result(), self.what, self.transform)
+                        yield self._read(futures.pop(0).result())
                 for f in futures:
-                    yield unpack(f.result(), self.what, self.transform)
+                    yield self._read(f.result())
         else:
             for i in order:
-                yield unpack(ds[int(i)], self.what, self.transform)
+                yield self._read(ds[int(i)])
         if hasattr(ds, "on_epoch_end"):
             ds.on_epoch_end()
 
     def blocks(self, epoch, k, shuffle=False):
-        """Consecutive batches of one shape stacked into blocks of up to k steps."""
-        group, step = [], 0
-        for batch in self.batches(epoch, shuffle):
-            if group and (len(group) == k or _shapes(batch) != _shapes(group[0])):
-                yield _stack(group, step)
-                step += len(group)
-                group = []
-            group.append(batch)
-        if group:
-            yield _stack(group, step)
+        """Consecutive batches of one shape stacked into blocks of up to k steps. The NaN/inf
+        check of quick batches runs once per block, on the stacked arrays; its error names
+        the first batch at fault, as a check of each batch on arrival would."""
+        entries = self._entries(epoch, shuffle)
+        group = _Group(self.what)
+        step = 0
+        while True:
+            try:
+                batch, checked = next(entries)
+            except StopIteration:
+                break
+            except Exception:
+                group.check()              # a bad batch read earlier is reported first
+                raise
+            leaves, treedef = jax.tree_util.tree_flatten(batch)
+            signature = treedef, [(a.shape, a.dtype) for a in leaves]
+            if group.batches and (len(group.batches) == k or signature != group.signature):
+                yield group.block(step)
+                step += len(group.batches)
+                group = _Group(self.what)
+            group.add(batch, leaves, signature, checked)
+        if group.batches:
+            yield group.block(step)
 
 
 class IterableSource(BatchSource):
@@ -310,29 +420,31 @@ class IterableSource(BatchSource):
         self.exhausted = False               # never: the input is iterated again
 
     def _next(self):
+        """The next item of the pass (raw, not unpacked)."""
         if self._iterator is None:
             self._iterator, self._seen = iter(self._make()), 0
         item = next(self._iterator)
         self._seen += 1
-        return unpack(item, self.what, self.transform)
+        return item
 
     def first(self):
         if self._peeked is None:
             try:
-                self._peeked = self._next()
+                item = self._next()
             except StopIteration:
                 self._iterator = None
                 raise ValueError(f"{self.what}(): the {self.kind} input yielded no "
                                  "batches.") from None
+            self._peeked = unpack(item, self.what, self.transform)
         return self._peeked
 
-    def batches(self, epoch, shuffle):
+    def _entries(self, epoch, shuffle):
         if self.limit is None and self._peeked is None:
             self._iterator = None            # a whole pass: start from the beginning
         count = 0
         while self.limit is None or count < self.limit:
             if self._peeked is not None:
-                item, self._peeked = self._peeked, None
+                entry, self._peeked = (self._peeked, True), None
             else:
                 try:
                     item = self._next()
@@ -345,22 +457,66 @@ class IterableSource(BatchSource):
                             "epoch starts a new pass. Use `.repeat()` on the dataset, or a "
                             "smaller `steps_per_epoch`.", UserWarning, stacklevel=2)
                     return
-            yield item
+                entry = self._read(item)
+            yield entry
             count += 1
         if self.length is not None and self._seen >= self.length:
             self._iterator = None            # the pass is used up: the next one is fresh
 
 
-def _shapes(batch):
-    return jax.tree_util.tree_structure(batch), tuple(
-        (leaf.shape, leaf.dtype) for leaf in _leaves(batch))
+class _Group:
+    """Consecutive batches of one structure, shapes and dtypes, becoming one Block."""
+
+    def __init__(self, what):
+        self.what = what
+        self.batches, self.columns, self.signature = [], None, None
+        self.unchecked = []                  # batches whose NaN/inf check is still due
+
+    def add(self, batch, leaves, signature, checked):
+        if self.columns is None:
+            self.columns, self.signature = [[] for _ in leaves], signature
+        for column, leaf in zip(self.columns, leaves):
+            column.append(leaf)
+        self.batches.append(batch)
+        if not checked:
+            self.unchecked.append(batch)
+
+    def check(self, stacked=None):
+        """The NaN/inf check of the quick batches: one reduction per array of the stacked
+        block; only when it finds something, batch by batch for the error."""
+        if not self.unchecked:
+            return
+        if stacked is not None:
+            weighted = self.batches[0][2] is not None
+            checked = stacked[:len(stacked) - weighted]       # x and y, not sample_weight
+            if all(not isinstance(a, np.ndarray) or a.dtype.kind != "f" or
+                   data_mod._all_finite(a) for a in checked):
+                self.unchecked = []
+                return
+        for batch in self.unchecked:
+            _check(batch, self.what)
+        self.unchecked = []
+
+    def block(self, first_step):
+        treedef = self.signature[0]
+        if len(self.batches) == 1:
+            leaves = [column[0] for column in self.columns]
+            data = self.batches[0]
+        else:
+            leaves = [_concatenate(column) for column in self.columns]
+            data = jax.tree_util.tree_unflatten(treedef, leaves)
+        self.check(leaves)
+        return Block(data, len(self.batches), int(self.columns[0][0].shape[0]), first_step)
 
 
-def _stack(group, first_step):
-    bs = int(_leaves(group[0][0])[0].shape[0])
-    data = group[0] if len(group) == 1 else jax.tree_util.tree_map(
-        lambda *a: np.concatenate(a, axis=0), *group)
-    return Block(data, len(group), bs, first_step)
+def _concatenate(parts):
+    """Arrays of one shape and dtype stacked along rows into one aligned buffer, which the
+    device copy then uses in place (no second copy to align it)."""
+    first = parts[0]
+    out = data_mod.aligned_empty((sum(p.shape[0] for p in parts),) + tuple(first.shape[1:]),
+                                 first.dtype)
+    np.concatenate(parts, axis=0, out=out)
+    return out
 
 
 def pad_rows(tree, rows):
