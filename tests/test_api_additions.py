@@ -469,3 +469,96 @@ def test_float32_policy_works_in_layers_and_mixed_ones_are_refused():
     with pytest.raises(NotImplementedError, match="float32 only"):
         keras.dtype_policies.get("int8_from_float32")
     assert keras.config.dtype_policy().name == "float32"
+
+
+# -- RandomElasticTransform ------------------------------------------------------------
+@pytest.mark.parametrize("fill_mode", ["reflect", "constant", "nearest", "wrap", "mirror"])
+@pytest.mark.parametrize("interpolation", ["bilinear", "nearest"])
+def test_elastic_warp_matches_keras(fill_mode, interpolation):
+    import jax
+    import jax.numpy as jnp
+
+    from gazelle.layers.preprocessing.image import elastic
+    x = np.random.default_rng(0).uniform(0, 255, (2, 40, 48, 3)).astype("float32")
+    apply = np.array([True, False])
+    theirs = k3.layers.RandomElasticTransform(fill_mode=fill_mode, interpolation=interpolation,
+                                              fill_value=7.0)
+    theirs = np.asarray(theirs.transform_images(
+        x, {"apply_transform": apply, "distortion_factor": np.float32(1.0), "seed": 7},
+        training=True))
+    # Keras draws its x and y fields from one key (the same noise); feed ours the same.
+    noise = jax.random.normal(jnp.array([7, 0], jnp.uint32), (2, 40, 48), jnp.float32)
+    ours = np.asarray(elastic._warp(jnp.asarray(x), jnp.stack([noise, noise]),
+                                    jnp.float32(1.0), jnp.asarray(apply), 1.0, interpolation,
+                                    fill_mode, (0.0, 255.0), 7.0))
+    assert np.abs(theirs - x).max() > 50            # the warp moved pixels
+    np.testing.assert_allclose(ours, theirs, atol=2e-3)
+    np.testing.assert_array_equal(ours[1], x[1])
+
+
+def test_elastic_window_of_the_largest_sigma_is_close_to_keras():
+    import jax
+    import jax.numpy as jnp
+
+    from gazelle.layers.preprocessing.image import elastic
+    x = np.random.default_rng(1).uniform(0, 1, (1, 40, 40, 1)).astype("float32")
+    smooth = np.asarray(k3.ops.image.gaussian_blur(x, (9, 9), (3.0, 3.0)))
+    theirs = k3.layers.RandomElasticTransform(value_range=(0, 1)).transform_images(
+        smooth, {"apply_transform": np.array([True]), "distortion_factor": np.float32(0.5),
+                 "seed": 3}, training=True)
+    noise = jax.random.normal(jnp.array([3, 0], jnp.uint32), (1, 40, 40), jnp.float32)
+    ours = elastic._warp(jnp.asarray(smooth), jnp.stack([noise, noise]), jnp.float32(0.5),
+                         jnp.array([True]), 1.0, "bilinear", "reflect", (0.0, 1.0), 0.0)
+    np.testing.assert_allclose(np.asarray(ours), np.asarray(theirs), atol=5e-3)
+
+
+def test_elastic_layer_identities_config_and_errors():
+    x = np.random.default_rng(2).uniform(0, 255, (2, 16, 16, 3)).astype("float32")
+    layer = keras.layers.RandomElasticTransform(seed=1)
+    first, second = np.asarray(layer(x)), np.asarray(layer(x))
+    assert np.abs(first - x).mean() > 1 and not np.allclose(first, second)
+    assert first.min() >= 0 and first.max() <= 255
+    np.testing.assert_array_equal(np.asarray(layer(x, training=False)), x)
+    for kwargs in ({"factor": 0.0}, {"scale": 0.0}):
+        np.testing.assert_array_equal(
+            np.asarray(keras.layers.RandomElasticTransform(**kwargs)(x)), x)
+    single = np.asarray(keras.layers.RandomElasticTransform(seed=0)(x[0]))
+    assert single.shape == (16, 16, 3)
+    first_ch = keras.layers.RandomElasticTransform(seed=0, data_format="channels_first")
+    assert np.asarray(first_ch(x.transpose(0, 3, 1, 2))).shape == (2, 3, 16, 16)
+    masks = np.random.default_rng(3).integers(0, 4, (2, 16, 16, 1)).astype("float32")
+    out = keras.layers.RandomElasticTransform(seed=0)({"images": x, "segmentation_masks": masks})
+    assert set(np.unique(np.asarray(out["segmentation_masks"]))) <= {0.0, 1.0, 2.0, 3.0}
+    kwargs = dict(factor=(0.2, 0.8), scale=0.5, interpolation="nearest", fill_mode="constant",
+                  fill_value=1.0, value_range=(0, 1), seed=4)
+    ours = keras.layers.RandomElasticTransform(**kwargs).get_config()
+    theirs = k3.layers.RandomElasticTransform(**kwargs).get_config()
+    for key in ("factor", "scale", "interpolation", "fill_mode", "fill_value", "value_range",
+                "seed"):
+        assert tuple(np.ravel(ours[key])) == tuple(np.ravel(theirs[key])), key
+    assert set(theirs) <= set(ours) | {"dtype"}
+    again = keras.layers.RandomElasticTransform.from_config(ours).get_config()
+    assert again == ours
+    for bad in ({"interpolation": "bicubic"}, {"fill_mode": "edge"}):
+        for lib in (keras, k3):
+            with pytest.raises(NotImplementedError):
+                lib.layers.RandomElasticTransform(**bad)
+    for lib in (keras, k3):
+        with pytest.raises(ValueError, match="scale"):
+            lib.layers.RandomElasticTransform(scale=1.5)
+        with pytest.raises(ValueError):
+            lib.layers.RandomElasticTransform(factor=2.0)
+
+
+def test_elastic_layer_trains_inside_a_compiled_model():
+    x = np.random.default_rng(4).uniform(0, 1, (8, 12, 12, 1)).astype("float32")
+    y = np.zeros((8, 1), "float32")
+    model = keras.Sequential([
+        keras.Input((12, 12, 1)),
+        keras.layers.RandomElasticTransform(scale=(0.2, 0.8), value_range=(0, 1), seed=0),
+        keras.layers.Flatten(), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    history = model.fit(x, y, batch_size=4, epochs=2, verbose=0)
+    assert np.all(np.isfinite(history.history["loss"]))
+    np.testing.assert_allclose(model.predict(x, verbose=0),
+                               np.asarray(model.layers[-1](x.reshape(8, -1))), atol=1e-5)

@@ -130,6 +130,9 @@ from gazelle.layers.preprocessing import Solarization as Solarization
 from gazelle.layers.preprocessing import StringLookup as StringLookup
 from gazelle.layers.preprocessing import TextVectorization as TextVectorization
 from gazelle.layers.preprocessing.hashed_crossing import HashedCrossing as HashedCrossing
+from gazelle.layers.preprocessing.image.elastic import (
+    RandomElasticTransform as RandomElasticTransform,
+)
 from gazelle.layers.recurrent import GRU as GRU
 from gazelle.layers.recurrent import LSTM as LSTM
 from gazelle.layers.recurrent import RNN as RNN
