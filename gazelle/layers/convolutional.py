@@ -9,6 +9,7 @@ move between gazelle and Keras unchanged. The argument checks at the top are sha
 `pooling.py`. May import: jax, gazelle.config, activations, initializers, regularizers,
 gazelle.layers.layer.
 """
+import functools
 import math
 
 import jax
@@ -343,15 +344,36 @@ def _overlap_add_transpose(x, kernel, strides, dilation, pads, data_format):
     spatial = x.shape[1:-1]
     if x.shape[0] * math.prod(spatial) * math.prod(window) * filters > _PATCHES_LIMIT:
         return None
+    y = _transpose_core(tuple(strides), tuple(dilation), tuple(tuple(p) for p in pads),
+                        x, kernel)
+    return jnp.moveaxis(y, -1, 1) if data_format == "channels_first" else y
+
+
+def _transpose_parts(strides, dilation, pads, x, kernel):
+    """Shapes shared by the transposed convolution's forward and backward passes."""
+    window = kernel.shape[:-2]
+    spatial = x.shape[1:-1]
+    spans = [(k - 1) * d + 1 for k, d in zip(window, dilation)]
+    full = [(n - 1) * s + span for n, s, span in zip(spatial, strides, spans)]
+    crop = [(0, 0, 0)] + [(lo - (span - 1), hi - (span - 1), 0)
+                          for (lo, hi), span in zip(pads, spans)] + [(0, 0, 0)]
+    return window, spatial, full, crop
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1, 2))
+def _transpose_core(strides, dilation, pads, x, kernel):
+    """`_overlap_add_transpose` for channels-last inputs, with a hand-written gradient."""
+    import itertools
+
+    import jax.numpy as jnp
+    window, spatial, full, crop = _transpose_parts(strides, dilation, pads, x, kernel)
+    filters, channels = kernel.shape[-2:]
     rank = len(spatial)
     z = (x.reshape(-1, channels) @ jnp.moveaxis(kernel, -1, 0).reshape(channels, -1))
     z = z.reshape(x.shape[:-1] + window + (filters,))
-    spans = [(k - 1) * d + 1 for k, d in zip(window, dilation)]
-    full = [(n - 1) * s + span for n, s, span in zip(spatial, strides, spans)]
     # Offset o lands at stride * i + o * dilation = stride * (i + q) + r: each phase r (the
     # position modulo the stride) is a sum of plainly shifted slices, and the phases are
-    # then interleaved. No interior padding: XLA:CPU fuses this and its gradient far
-    # better (the autoencoder's Conv2DTranspose gradients: 2-4x faster).
+    # then interleaved. No interior padding, which XLA:CPU fuses poorly.
     lengths = [-(-f // s) for f, s in zip(full, strides)]
     phases = {}
     for offsets in itertools.product(*[range(k) for k in window]):
@@ -369,11 +391,40 @@ def _overlap_add_transpose(x, kernel, strides, dilation, pads, data_format):
     y = stacked.transpose(order).reshape(
         (x.shape[0],) + tuple(n * s for n, s in zip(lengths, strides)) + (filters,))
     y = y[(slice(None),) + tuple(slice(0, f) for f in full)]
-    zero = jnp.zeros((), z.dtype)
-    crop = [(0, 0, 0)] + [(lo - (span - 1), hi - (span - 1), 0)
-                          for (lo, hi), span in zip(pads, spans)] + [(0, 0, 0)]
-    y = jax.lax.pad(y, zero, crop)                  # negative amounts crop
-    return jnp.moveaxis(y, -1, 1) if data_format == "channels_first" else y
+    return jax.lax.pad(y, jnp.zeros((), z.dtype), crop)     # negative amounts crop
+
+
+def _transpose_core_fwd(strides, dilation, pads, x, kernel):
+    return _transpose_core(strides, dilation, pads, x, kernel), (x, kernel)
+
+
+def _transpose_core_bwd(strides, dilation, pads, saved, dy):
+    """The adjoint of the overlap-add is a strided gather: each offset's slice of the
+    (uncropped) output cotangent, stacked into `(pixels, window * filters)`, then two
+    products, where XLA's own gradient of the forward's slices, pads and interleave is
+    slow on CPUs (the conv autoencoder trains about 1.5x faster with this)."""
+    import itertools
+
+    import jax.numpy as jnp
+    x, kernel = saved
+    window, spatial, full, crop = _transpose_parts(strides, dilation, pads, x, kernel)
+    filters, channels = kernel.shape[-2:]
+    undo = [(-lo, -hi, 0) for lo, hi, _ in crop]
+    dy_full = jax.lax.pad(dy, jnp.zeros((), dy.dtype), undo)
+    columns = []
+    for offsets in itertools.product(*[range(k) for k in window]):
+        index = tuple(slice(o * d, o * d + s * (n - 1) + 1, s)
+                      for o, d, s, n in zip(offsets, dilation, strides, spatial))
+        columns.append(dy_full[(slice(None),) + index + (slice(None),)])
+    dz = jnp.stack(columns, axis=-2).reshape(-1, len(columns) * filters)
+    matrix = jnp.moveaxis(kernel, -1, 0).reshape(channels, -1)
+    dx = (dz @ matrix.T).reshape(x.shape).astype(x.dtype)
+    d_matrix = x.reshape(-1, channels).T @ dz
+    d_kernel = jnp.moveaxis(d_matrix.reshape((channels,) + window + (filters,)), 0, -1)
+    return dx, d_kernel.astype(kernel.dtype)
+
+
+_transpose_core.defvjp(_transpose_core_fwd, _transpose_core_bwd)
 
 
 def _shifted_depthwise(x, kernel, strides, padding, dilation, data_format):
