@@ -344,6 +344,23 @@ def prepare_config(config, custom_objects, safe_mode, what):
     return resolve_custom_in(config, custom_objects, safe_mode)
 
 
+# Layers private to a keras.applications family, registered when gazelle's module for it
+# is imported: a saved ConvNeXt or InceptionResNetV2 loads in a fresh process too. Only
+# these gazelle modules are imported, whatever a file says.
+_APPLICATION_LAYERS = {"LayerScale": "convnext", "StochasticDepth": "convnext",
+                       "CustomScaleLayer": "inception_resnet_v2"}
+
+
+def _import_application_layers(class_name):
+    """Imports gazelle's application module that defines `class_name`; whether it did."""
+    import importlib
+    family = _APPLICATION_LAYERS.get(class_name)
+    if family is None:
+        return False
+    importlib.import_module(f"gazelle.applications.{family}")
+    return True
+
+
 def lookup_layer_class(config, custom_objects=None):
     """The class a layer entry names: user objects first, then the built-in table."""
     class_name = config.get("class_name")
@@ -354,6 +371,8 @@ def lookup_layer_class(config, custom_objects=None):
     if isinstance(module, str) and module.startswith("keras.src.ops."):  # an op on tensors
         cls = registry.op_layer_class(module, class_name)
     if cls is None:
+        cls = registry.custom_lookup([config.get("registered_name"), class_name], custom_objects)
+    if cls is None and _import_application_layers(class_name):
         cls = registry.custom_lookup([config.get("registered_name"), class_name], custom_objects)
     if cls is None:
         builtins = registry.builtin_layers()

@@ -292,3 +292,20 @@ def test_module_names_match_keras():
     assert apps.resnet50.preprocess_input is apps.resnet.preprocess_input
     assert set(apps.resnet50.__all__) == {n for n in dir(K.applications.resnet50)
                                           if not n.startswith("_")}
+
+
+def test_application_layers_resolve_in_a_fresh_process():
+    """A saved ConvNeXt or InceptionResNetV2 names layers private to its family; a fresh
+    process resolves them without the user importing the family module first."""
+    import subprocess
+    import sys
+    code = ("import sys\n"
+            "from gazelle.core.serialization import lookup_layer_class\n"
+            "assert 'gazelle.applications.convnext' not in sys.modules\n"
+            "for name in ('LayerScale', 'StochasticDepth', 'CustomScaleLayer'):\n"
+            "    print(lookup_layer_class({'class_name': name}).__module__)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["gazelle.applications.convnext"] * 2 + [
+        "gazelle.applications.inception_resnet_v2"]
