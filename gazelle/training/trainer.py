@@ -333,7 +333,9 @@ class Trainer:
                     UserWarning, stacklevel=4)
                 model.stop_training = True
             if val is not None and not model.stop_training and _due(epoch, validation_freq):
-                val_logs = self._evaluate_source(val, cb, verbose=0, hooks=False, epoch=epoch)
+                # Keras 3 runs the test hooks for validation too (the progress bar
+                # ignores them inside fit).
+                val_logs = self._evaluate_source(val, cb, verbose=0, hooks=True, epoch=epoch)
                 epoch_logs.update({"val_" + name: v for name, v in val_logs.items()})
             if self._doctor:
                 self._doctor.after_epoch(epoch, epoch_logs)
@@ -377,10 +379,10 @@ class Trainer:
         steps = self.steps
         per_batch = hooks and cb.needs_batch_hooks("test")
         k = self._eval_block_steps(adapter, verbose, per_batch)
+        if hooks:       # first: a callback may swap weights in (SwapEMAWeights)
+            cb.on_test_begin()
         state = steps.layout.lift()
         state = state._replace(metrics=steps.reset_metrics())
-        if hooks:
-            cb.on_test_begin()
         state, logs = self._run_chunks("test", state, adapter.chunks(self, "test", epoch, k),
                                        cb if hooks else _NO_CALLBACKS, per_batch)
         steps.layout.write_back_metrics(state.metrics)
@@ -462,7 +464,14 @@ class Trainer:
             first = adapter.setup()
             first = first[0] if isinstance(adapter, adapters.Batches) else first
             model(jax.tree_util.tree_map(lambda a: np.asarray(a[:1]), first))
-        return predict_source(model, adapter)
+        cb = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
+            callbacks, add_progbar=False, model=model, verbose=verbose, epochs=1,
+            steps=adapter.steps, samples=adapter.n, batch_size=adapter.batch_size,
+            val_samples=0)
+        cb.on_predict_begin()       # before the weights are read (SwapEMAWeights)
+        outputs = predict_source(model, adapter)
+        cb.on_predict_end()
+        return outputs
 
 
 class _NoCallbacks:
