@@ -53,13 +53,22 @@ class Model(Layer):
         if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
             from gazelle.models.functional import Functional
             return object.__new__(Functional)
-        if _functional_arguments(args, kwargs):
+        # A subclass with its own __init__ decides in Model.__init__, from what it passes
+        # to super().__init__() (Keras 3): VAE(encoder, decoder) is not a graph.
+        if _functional_arguments(args, kwargs) and _inherits_model_init(cls):
             from gazelle.models.functional import Functional
             if not issubclass(cls, Functional):
                 return object.__new__(_functional_subclass(cls, Functional))
         return object.__new__(cls)
 
     def __init__(self, *args, **kwargs):
+        if _functional_arguments(args, kwargs):
+            # super().__init__(inputs, outputs) from a subclass's own __init__: the model
+            # becomes a Functional subclass that keeps its methods, as in Keras 3.
+            from gazelle.models.functional import Functional
+            self.__class__ = _functional_subclass(type(self), Functional)
+            Functional.__init__(self, *args, **kwargs)
+            return
         if args or "inputs" in kwargs or "outputs" in kwargs:
             raise TypeError(
                 f"{type(self).__name__}: a subclassed Model takes no inputs/outputs; build "
@@ -689,6 +698,13 @@ def _functional_arguments(args, kwargs):
     """Whether Model(...) arguments describe a graph: (inputs, outputs), as Keras 3 reads them."""
     return len(args) == 2 or (len(args) == 1 and "outputs" in kwargs) or (
         "inputs" in kwargs and "outputs" in kwargs)
+
+
+def _inherits_model_init(cls):
+    """Whether `cls` takes Model's own constructor (it defines no __init__ of its own)."""
+    return all("__init__" not in vars(klass) for klass in cls.__mro__
+               if klass is not Model and issubclass(klass, Model)
+               and klass.__module__.split(".")[0] != "gazelle")
 
 
 _FUNCTIONAL_SUBCLASSES = {}
