@@ -42,6 +42,7 @@ class FitDoctor:
         self.steps_done = 0
         self.reference = after_fit_mod.trivial_loss(trainer, ys)  # ignoring the input
         self._has_rnn = None
+        self.probe = _PROBE           # samples per probe (start: at most the batch size)
 
     def emit(self, finding):
         if finding.code not in self.fired:
@@ -141,7 +142,7 @@ class FitDoctor:
                 not {"exploding_gradients", "vanishing_gradients"} & self.fired:
             if not self.diverged:
                 self.trainer._gradients_probed = True
-            loss, rows = probes.gradient_norms(self.trainer, self.x, self.ys)
+            loss, rows = probes.gradient_norms(self.trainer, self.x, self.ys, n=self.probe)
             for finding in probes.gradient_findings(loss, rows):
                 self.emit(finding)
 
@@ -201,9 +202,9 @@ class FitDoctor:
         val_learning = val_accuracy is not None and val_accuracy > chance + noise
         if not stuck or falling or val_learning:
             return
-        dead, per_layer = probes.dead_relus(self.model, self.x)
+        dead, per_layer = probes.dead_relus(self.model, self.x, n=self.probe)
         dead_text = "" if dead is None else (
-            f" Dead ReLU units (output 0 for all of {min(_PROBE, len(labels))} probe samples): "
+            f" Dead ReLU units (output 0 for all of {min(self.probe, len(labels))} probe samples): "
             f"{dead:.0%} (" + ", ".join(f"{k}: {v:.0%}" for k, v in per_layer.items()) + ").")
         seen = f" and accuracy at chance ({accuracy:.3f}; always guessing the most common " \
             f"class scores {chance:.3f})" if accuracy is not None else ""
@@ -231,13 +232,15 @@ class FitDoctor:
             self.emit(finding)
 
 
-def start(model, trainer, x, ys, validation, weighted, doctor, texts=()):
+def start(model, trainer, x, ys, validation, weighted, doctor, texts=(), batch_size=None):
     """The FitDoctor for this fit, or None when `doctor` (or the global switch) says off.
     `texts`: `(TextVectorization, raw strings)` pairs of a model that starts with text
     layers (training/host.py); their findings come first, as they see the strings."""
     if doctor is False or (doctor is None and not is_enabled()):
         return None
     doc = FitDoctor(model, trainer, x, ys, validation, weighted)
+    if batch_size:      # probes no larger than the fit's batches: the steps fit in memory
+        doc.probe = max(1, min(_PROBE, int(batch_size)))
     for vectorizer, raw in texts:
         for finding in sequences.text_findings(vectorizer, raw):
             doc.emit(finding)

@@ -41,16 +41,18 @@ def check_labels(trainer, x, ys):
     labels.check_labels(trainer, x, ys)
 
 
-def start(model, trainer, x, ys, validation, weighted, doctor, texts=()):
+def start(model, trainer, x, ys, validation, weighted, doctor, texts=(), batch_size=None):
     """The doctor for this fit (a `FitHooks`), after its before-fit findings, or None when
     `doctor` (or the global switch, with `doctor=None`) says off.
 
     `validation`: `(x_val, y_val targets)` or None; `weighted`: class or sample weights were
     given; `texts`: `(TextVectorization, raw strings)` pairs of a model that starts with
-    text layers (their findings come first, as they see the strings).
+    text layers (their findings come first, as they see the strings); `batch_size`: the
+    fit's, which bounds the doctor's gradient and activation probes (memory).
     """
     from gazelle.doctor import dynamics
-    return dynamics.start(model, trainer, x, ys, validation, weighted, doctor, texts)
+    return dynamics.start(model, trainer, x, ys, validation, weighted, doctor, texts,
+                          batch_size)
 
 
 def find_learning_rate(trainer, x, y, batch_size=32, start_lr=1e-7, end_lr=10.0,

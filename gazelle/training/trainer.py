@@ -367,7 +367,8 @@ class Trainer:
         front = getattr(self, "_front", None)
         return diagnostics.start(self.model, self, x, y, vsample,
                                  bool(class_weight) or sample_weight is not None, doctor,
-                                 texts=front.texts if front is not None else ())
+                                 texts=front.texts if front is not None else (),
+                                 batch_size=getattr(train, "batch_size", None))
 
     def _eval_block_steps(self, adapter, verbose, hooks):
         """Steps per evaluation block: a power of two within the block budget (and about a
