@@ -188,6 +188,15 @@ class _NotPlain(Exception):
 
 
 def _tf_element(item):
+    if type(item) is tuple:              # the usual (x, y) of tensors, in one go
+        out = []
+        for tensor in item:
+            numpy = getattr(tensor, "_numpy", None)
+            if numpy is None:
+                break
+            out.append(_read_only(numpy()))
+        else:
+            return tuple(out)
     try:
         return _tf_numpy(item)
     except _NotPlain:
@@ -211,14 +220,16 @@ def _tf_numpy(item):
 def _tf_leaf(x):
     """One tensor as `as_numpy_iterator` gives it."""
     if hasattr(x, "_numpy"):
-        out = x._numpy()
-    elif x is not None:
-        out = x.numpy()
-    else:
-        return None
-    if isinstance(out, np.ndarray):
-        out.setflags(write=False)        # it shares the tensor's (immutable) buffer
-    return out
+        return _read_only(x._numpy())
+    if x is not None:
+        return _read_only(x.numpy())
+    return None
+
+
+def _read_only(a):
+    if isinstance(a, np.ndarray):
+        a.setflags(write=False)          # it shares the tensor's (immutable) buffer
+    return a
 
 
 def to_host(batch):

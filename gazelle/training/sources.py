@@ -228,14 +228,14 @@ def _check(batch, what):
 # tuples, float64/int64 as 32-bit, sample weights as float32), with the same rows checks;
 # whatever it is unsure of (other types, odd shapes or dtypes, any error to word) it leaves
 # to standardize by returning None.
+_NARROW = {np.dtype(np.float64): np.float32, np.dtype(np.int64): np.int32}
+
+
 def _plain_leaf(a):
     if type(a) is not np.ndarray or a.ndim == 0 or a.dtype.kind not in "biuf":
         return None
-    if a.dtype == np.float64:
-        return a.astype(np.float32)
-    if a.dtype == np.int64:
-        return a.astype(np.int32)
-    return a
+    narrow = _NARROW.get(a.dtype)
+    return a if narrow is None else a.astype(narrow)
 
 
 def _plain_tree(v):
