@@ -318,3 +318,14 @@ def test_hashing_trick_md5():
     assert hashing_trick("The cat, the!", 10, hash_function="md5") == expected
     ids = one_hot("a b c a", 5)
     assert len(ids) == 4 and ids[0] == ids[3] and all(1 <= i <= 4 for i in ids)
+
+
+def test_keras_preprocessing_has_keras_3_names():
+    """Keras 3 exports the dataset utilities from `keras.preprocessing` too (the weather
+    forecasting example calls `keras.preprocessing.timeseries_dataset_from_array`)."""
+    import keras as K
+    theirs = {n for n in dir(K.preprocessing) if not n.startswith("_")}
+    assert theirs <= set(dir(keras.preprocessing))
+    assert (keras.preprocessing.timeseries_dataset_from_array
+            is keras.utils.timeseries_dataset_from_array)
+    assert keras.preprocessing.text_dataset_from_directory is keras.utils.text_dataset_from_directory
