@@ -551,8 +551,15 @@ class Layer:
             self._maybe_build([t.shape for t in leaves])
         if self.input_spec is not None:
             self._check_input_spec(args[0], [t.shape for t in leaves])
-        out_shapes = self.compute_output_shape(
-            leaves[0].shape if len(leaves) == 1 else [t.shape for t in leaves])
+        more = [t for t in jax.tree_util.tree_leaves((args[1:], kwargs), is_leaf=symbolic.is_symbolic)
+                if symbolic.is_symbolic(t)]
+        if more and type(self).compute_output_shape is Layer.compute_output_shape:
+            # Several tensor arguments (an endpoint layer's `call(targets, logits)`): the
+            # shapes come from running call on all of them.
+            out_shapes = self._shapes_of_call(args, kwargs)
+        else:
+            out_shapes = self.compute_output_shape(
+                leaves[0].shape if len(leaves) == 1 else [t.shape for t in leaves])
         single = isinstance(out_shapes, tuple) and all(
             d is None or isinstance(d, int) for d in out_shapes)
         if single:
@@ -566,6 +573,29 @@ class Layer:
         for i, t in enumerate(jax.tree_util.tree_leaves(outputs, is_leaf=symbolic.is_symbolic)):
             t.node, t.index = node, i
         return outputs
+
+    def _shapes_of_call(self, args, kwargs):
+        """Output shape(s) of calling the layer on symbolic `args` and `kwargs`, every
+        tensor among them traced (`compute_output_shape` sees only the first argument)."""
+        kwargs = {k: v for k, v in kwargs.items() if k != "training"}
+        flat, tree = jax.tree_util.tree_flatten((args, kwargs), is_leaf=symbolic.is_symbolic)
+        where = [i for i, t in enumerate(flat) if symbolic.is_symbolic(t)]
+        tensors = [flat[i] for i in where]
+        self._maybe_build([tuple(t.shape) for t in jax.tree_util.tree_leaves(
+            args[0], is_leaf=symbolic.is_symbolic) if symbolic.is_symbolic(t)])
+        variables = self.variables
+        values = [v.value for v in variables]
+
+        def fn(*xs):
+            items = list(flat)
+            for i, x in zip(where, xs):
+                items[i] = x
+            call_args, call_kwargs = jax.tree_util.tree_unflatten(tree, items)
+            with StatelessScope(zip(variables, values)):
+                return self(*call_args, training=False, **call_kwargs)
+
+        return shapes.output_shape(fn, [tuple(t.shape) for t in tensors],
+                                   [t.dtype for t in tensors])
 
     def compute_output_shape(self, input_shape):
         """Output shape for `input_shape` (None for unknown dims), inferred without computing."""

@@ -56,6 +56,13 @@ class Steps:
         return y_pred, non_trainable, losses
 
     def _loss(self, y, y_pred, sw, losses):
+        if self.loss is None:           # compile() without a loss: the added losses alone
+            if not losses:
+                raise ValueError(
+                    "No loss to compute: compile() got no `loss`, and the model's layers "
+                    "added none with `self.add_loss(...)`. Pass a loss to compile(), e.g. "
+                    "loss='sparse_categorical_crossentropy'.")
+            return sum(losses), []
         total, parts = self.loss(y, jax.tree_util.tree_leaves(y_pred), sw)
         if losses:
             total = total + sum(losses)

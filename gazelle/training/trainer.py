@@ -87,10 +87,9 @@ class Trainer:
         # A model whose class overrides Keras's step hooks (train_step, compute_loss, ...)
         # runs its own steps (steps.KerasSteps), and may train without a compiled loss.
         self.custom = bool(overridden_steps(model))
-        if loss is None and not self.custom:
-            raise ValueError(
-                "compile() needs a loss to train the model, e.g. "
-                "loss='sparse_categorical_crossentropy'.")
+        # No compiled loss (Keras 3 allows it): the loss is what the model's layers add
+        # with add_loss() (the endpoint-layer pattern), and `y` is optional; a model that
+        # adds none gets a clear error at its first step (Steps._loss).
         _validate_identifiers(loss, metrics)
         _validate_identifiers(None, weighted_metrics)
         if self.custom:
@@ -110,6 +109,11 @@ class Trainer:
         self.steps = None
         self._trainable_ids = None
         self._doctor = None           # the FitDoctor of the fit in progress, if any
+
+    def _needs_y(self):
+        """Whether fit/evaluate need targets: not for a model's own steps, nor without a
+        compiled loss (the model's add_loss() terms are the loss)."""
+        return not self.custom and self.loss_spec is not None
 
     def output_names(self):
         names = getattr(self.model, "output_names", None)
@@ -284,17 +288,19 @@ class Trainer:
         front = self._front
         train, val = adapters.training(
             x, y, sample_weight, batch_size, steps_per_epoch, class_weight,
-            need_y=not self.custom, validation_split=validation_split,
+            need_y=self._needs_y(), validation_split=validation_split,
             validation_batch_size=val_bs, validation_steps=validation_steps,
             transform=front.transform())
         if validation_data is not None:
             val = adapters.validation(front.validation(validation_data), val_bs,
-                                      validation_steps, need_y=not self.custom,
+                                      validation_steps, need_y=self._needs_y(),
                                       transform=front.transform())
         x, y, _ = train.setup()
         steps = self._ensure_ready(x, y)
-        self._doctor = None if self.custom else self._start_doctor(train, val, class_weight,
-                                                                   doctor)
+        # The doctor reads the compiled loss: a model's own steps, or a model whose loss
+        # is only its add_loss() terms, train without it.
+        self._doctor = None if self.custom or self.loss is None else self._start_doctor(
+            train, val, class_weight, doctor)
         cb = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
             callbacks, add_history=True,
             add_progbar=("steps" if train.n is None else True) if verbose != 0 else False,
@@ -396,14 +402,14 @@ class Trainer:
                  steps=None):
         batch_size = _batch_size(batch_size, "batch_size")
         adapter = adapters.get(x, y, sample_weight, batch_size, steps, "evaluate",
-                               need_y=not self.custom, transform=self._front.transform())
+                               need_y=self._needs_y(), transform=self._front.transform())
         sx, sy, _ = adapter.sample()
-        if sy is None and not self.custom:
+        if sy is None and self._needs_y():
             raise ValueError("evaluate() needs targets `y` to compute the loss; received "
                              "y=None." if adapter.n is not None else
                              "evaluate(): the generator/PyDataset must yield (x, y) batches.")
         self._ensure_ready(sx, sy)
-        if not self.custom:
+        if not self.custom and self.loss is not None:
             diagnostics.check_labels(self, sx, self.targets(sy))
         cb = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
             callbacks, add_progbar=("steps" if adapter.n is None else True)
@@ -423,7 +429,7 @@ class Trainer:
             raise ValueError("train_on_batch(): pass `sample_weight` or `class_weight`, not "
                              "both (class_weight becomes per-sample weights).")
         (x, y, sample_weight), n = data_mod.standardize(
-            x, y, sample_weight, what="train_on_batch", need_y=not self.custom)
+            x, y, sample_weight, what="train_on_batch", need_y=self._needs_y())
         sample_weight = data_mod.class_weight_to_sample_weight(y, class_weight, sample_weight)
         train = adapters.Resident((x, y, sample_weight), n, n, max(n, 1))
         self._ensure_ready(x, y)
@@ -438,7 +444,7 @@ class Trainer:
     def test_on_batch(self, x, y, sample_weight, return_dict):
         """The loss and metrics of one batch (Keras 3: the metrics start afresh)."""
         (x, y, sample_weight), n = data_mod.standardize(
-            x, y, sample_weight, what="test_on_batch", need_y=not self.custom)
+            x, y, sample_weight, what="test_on_batch", need_y=self._needs_y())
         if y is None and not self.custom:
             raise ValueError("test_on_batch() needs targets `y` to compute the loss; "
                              "received y=None.")
