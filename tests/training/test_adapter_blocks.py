@@ -142,19 +142,32 @@ def test_a_change_of_shape_or_dtype_starts_a_new_block():
 
 def test_the_check_is_one_reduction_per_block_not_per_batch(monkeypatch):
     calls = []
-    real = data_mod._all_finite
+    real = sources._finite
 
     def counting(a):
         calls.append(a.shape)
         return real(a)
 
-    monkeypatch.setattr(data_mod, "_all_finite", counting)
+    monkeypatch.setattr(sources, "_finite", counting)
     items = [(arr(16, 5), arr(16, dtype="int32"), arr(16)) for _ in range(64)]
     source = sources.IterableSource(None, None, "fit", 64, lambda: iter(items), "tf.data")
     source.first()                        # the first batch: checked whole on its own
     calls.clear()
     assert len(list(source.blocks(0, 16))) == 4
     assert calls == [(256, 5)] * 4        # x of each block; int y and weights are not
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+def test_the_block_check_finds_any_nan_or_inf_and_only_those(dtype):
+    finite = np.finfo(dtype).max
+    for values, ok in (([1.0, 2.0], True), ([finite, -finite], True),   # squares overflow
+                       ([1.0, np.nan], False), ([np.inf, 1.0], False),
+                       ([-np.inf, np.inf], False), ([np.nan, np.inf], False)):
+        a = np.zeros((64, 3), dtype)
+        a[17, 1], a[40, 2] = values
+        assert sources._finite(a) is ok, (values, dtype)
+        # rows 0, 2, 4, ... (not contiguous): only values[1], in row 40
+        assert sources._finite(a[::2]) is bool(np.isfinite(values[1])), (values, dtype)
 
 
 def nan_items(n=12, bad=(5, 9), rows=4):
