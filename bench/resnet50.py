@@ -440,8 +440,10 @@ def check_outputs(outputs, reference_key, atol, log=print):
         top1 = np.argmax(out, -1)
         same = top1 == np.argmax(ref, -1)
         diffs[key] = diff
+        top2 = np.sort(ref, -1)[:, -2:]
         log(f"  check {key:9s} vs {reference_key}: top-1 equal {same.sum()}/{len(same)}, "
-            f"max |p - p_ref| {diff:.2e}", flush=True)
+            f"max |p - p_ref| {diff:.2e} (smallest top-1 - top-2 gap of {reference_key}: "
+            f"{np.min(top2[:, 1] - top2[:, 0]):.1e})", flush=True)
         if not same.all() or diff > atol:
             raise RuntimeError(
                 f"{key} disagrees with {reference_key}: top-1 equal for {same.sum()} of "
