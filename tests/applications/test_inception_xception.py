@@ -56,7 +56,11 @@ def _assert_same_structure(expected, got):
     assert [tuple(w.shape) for w in got.weights] == [tuple(w.shape) for w in expected.weights]
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", [
+    "Xception",
+    # the default run checks these two at small sizes (test_same_structure_other_options)
+    pytest.param("InceptionV3", marks=pytest.mark.slow),
+    pytest.param("InceptionResNetV2", marks=pytest.mark.slow)])
 def test_same_layers_and_parameters_as_keras(name):
     expected, got = _pair(name)
     _assert_same_structure(expected, got)
@@ -212,6 +216,7 @@ def test_imagenet_offline_error(offline, name, include_top):
     assert "weights=None" in message
 
 
+@pytest.mark.slow
 def test_imagenet_weights_from_keras_cache(offline, saved, monkeypatch):
     # Keras's published files are tf.keras 2 `.h5` files in ~/.keras/models: one written
     # by Keras (random weights) stands in, with its own md5 as the expected hash.
