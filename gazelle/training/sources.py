@@ -10,6 +10,12 @@ consumes them. Memory stays at a few blocks whatever the size of the data.
 Block sizes come from a small fixed set (powers of two up to the byte budget of a block),
 so the number of compiled programs stays bounded however many different dataset sizes a
 model sees.
+
+Streamed batches (generators, PyDatasets, other libraries' pipelines) cost a few
+microseconds each: a batch of plain NumPy arrays is unpacked without data.standardize's
+walk, batches are stacked into aligned blocks with one copy per array, and the NaN/inf
+check runs once per block on the stacked arrays (its error still names the first bad
+batch, as a check of each batch on arrival did).
 """
 import math
 import mmap
