@@ -418,7 +418,7 @@ def main():
                 lines.append(f"| {labels[system]} | "
                              + " | ".join(f"{ms:.3f}" for ms in v.values()) + " |")
             else:
-                lines.append(f"| {labels[system]} (per sample, x64, one thread) | {v:.3f} |"
+                lines.append(f"| PyTorch, augment_one on {BATCH} samples, one thread | {v:.3f} |"
                              + " |" * (width - 1))
     lines += ["", "Machine: " + "; ".join(f"{k} {v}" for k, v in facts.items())]
     section = "\n".join(lines)
