@@ -31,6 +31,8 @@ def tutorial_model(optimizer="sgd"):
 
 
 def test_fit_learns_and_history_has_keras_keys():
+    # Seeded: over initial weights the final validation accuracy spreads from 0.78 to 0.95.
+    keras.utils.set_random_seed(0)
     x, y = blobs()
     model = tutorial_model()
     history = model.fit(x[:300], y[:300], epochs=3, validation_data=(x[300:], y[300:]),
