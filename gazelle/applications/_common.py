@@ -224,3 +224,16 @@ def pooled_or_none(x, pooling, layers_module=None, avg_name=None, max_name=None)
     if pooling == "max":
         return layers_module.GlobalMaxPooling2D(name=max_name)(x)
     return x
+
+
+def classifier_head(x, include_top, pooling, classes, classifier_activation, weights,
+                    pool_name="avg_pool", avg_name=None, max_name=None):
+    """The end most families share: with the top, global average pooling (`pool_name`)
+    and the `predictions` Dense layer (its activation checked against the weights);
+    without it, `pooled_or_none` with the family's pooling names."""
+    from gazelle import layers
+    if not include_top:
+        return pooled_or_none(x, pooling, avg_name=avg_name, max_name=max_name)
+    x = layers.GlobalAveragePooling2D(name=pool_name)(x)
+    check_classifier_activation(classifier_activation, weights)
+    return layers.Dense(classes, activation=classifier_activation, name="predictions")(x)

@@ -75,12 +75,8 @@ def DenseNet(blocks, include_top=True, weights="imagenet", input_tensor=None,
     x = layers.BatchNormalization(axis=3, epsilon=_EPSILON, name="bn")(x)
     x = layers.Activation("relu", name="relu")(x)
 
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        _common.check_classifier_activation(classifier_activation, weights)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    else:
-        x = _common.pooled_or_none(x, pooling, avg_name="avg_pool", max_name="max_pool")
+    x = _common.classifier_head(x, include_top, pooling, classes, classifier_activation,
+                                weights, avg_name="avg_pool", max_name="max_pool")
 
     model = Functional(model_inputs, x, name=name)
 

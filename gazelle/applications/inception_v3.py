@@ -173,12 +173,8 @@ def InceptionV3(include_top=True, weights="imagenet", input_tensor=None, input_s
     x = _module_c(x, 0)                                  # 8x8x2048
     x = _module_c(x, 1)
 
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        _common.check_classifier_activation(classifier_activation, weights)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    else:
-        x = _common.pooled_or_none(x, pooling)
+    x = _common.classifier_head(x, include_top, pooling, classes, classifier_activation,
+                                weights)
 
     model = Functional(inputs, x, name=name)
     _common.load_weights(model, weights, FILE_NAME if include_top else FILE_NAME_NO_TOP,

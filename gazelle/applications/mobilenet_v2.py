@@ -177,12 +177,8 @@ def MobileNetV2(input_shape=None, alpha=1.0, include_top=True, weights="imagenet
     x = _bn(x, "Conv_1_bn")
     x = layers.ReLU(6.0, name="out_relu")(x)
 
-    if include_top:
-        x = layers.GlobalAveragePooling2D()(x)
-        _common.check_classifier_activation(classifier_activation, weights)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    else:
-        x = _common.pooled_or_none(x, pooling)
+    x = _common.classifier_head(x, include_top, pooling, classes, classifier_activation,
+                                weights, pool_name=None)
 
     if name is None:
         name = f"mobilenetv2_{alpha:0.2f}_{rows}"

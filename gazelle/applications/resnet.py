@@ -142,12 +142,8 @@ def ResNet(depth, preact, include_top=True, weights="imagenet", input_tensor=Non
         x = _bn("post_bn")(x)
         x = layers.Activation("relu", name="post_relu")(x)
 
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        _common.check_classifier_activation(classifier_activation, weights)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    else:
-        x = _common.pooled_or_none(x, pooling, avg_name="avg_pool", max_name="max_pool")
+    x = _common.classifier_head(x, include_top, pooling, classes, classifier_activation,
+                                weights, avg_name="avg_pool", max_name="max_pool")
 
     model = models.Model(inputs, x, name=name)
     file_name = file_hash = None

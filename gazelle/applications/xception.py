@@ -121,12 +121,8 @@ def Xception(include_top=True, weights="imagenet", input_tensor=None, input_shap
     x = layers.BatchNormalization(axis=axis, name="block14_sepconv2_bn")(x)
     x = layers.Activation("relu", name="block14_sepconv2_act")(x)
 
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        _common.check_classifier_activation(classifier_activation, weights)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    else:
-        x = _common.pooled_or_none(x, pooling)
+    x = _common.classifier_head(x, include_top, pooling, classes, classifier_activation,
+                                weights)
 
     model = Functional(inputs, x, name=name)
     _common.load_weights(model, weights, FILE_NAME if include_top else FILE_NAME_NO_TOP,
