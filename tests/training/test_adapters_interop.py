@@ -56,6 +56,38 @@ def test_grain_map_dataset_and_loader():
     check_pipeline(ds.to_iter_dataset(), x, y)
 
 
+def test_grain_data_loader():
+    """Grain's DataLoader: a data source, an IndexSampler (one epoch per pass, in order) and
+    a Batch operation, in the calling process. It has no length: one pass per epoch."""
+    grain = pytest.importorskip("grain")
+    x, y = data()                     # the last batch of 32 has 22 rows
+    records = [(x[i], y[i]) for i in range(len(x))]
+    sampler = grain.samplers.IndexSampler(num_records=len(records), shuffle=False,
+                                          num_epochs=1,
+                                          shard_options=grain.sharding.NoSharding())
+    loader = grain.DataLoader(data_source=records, sampler=sampler,
+                              operations=[grain.transforms.Batch(batch_size=32)],
+                              worker_count=0)
+    check_pipeline(loader, x, y)
+
+
+def test_grain_data_loader_without_end_takes_steps_per_epoch():
+    """A sampler of no fixed number of epochs repeats without end: steps_per_epoch cuts
+    it, and the next epoch carries on with the same iterator."""
+    grain = pytest.importorskip("grain")
+    x, y = data(128)
+    sampler = grain.samplers.IndexSampler(num_records=len(x), shuffle=False,
+                                          num_epochs=None,
+                                          shard_options=grain.sharding.NoSharding())
+    loader = grain.DataLoader(data_source=[(x[i], y[i]) for i in range(len(x))],
+                              sampler=sampler,
+                              operations=[grain.transforms.Batch(batch_size=32)],
+                              worker_count=0)
+    m = model()
+    m.fit(loader, epochs=2, steps_per_epoch=4, verbose=0)
+    same_weights(m, reference(x, y))
+
+
 def test_tf_data_infinite_needs_steps_per_epoch_and_validation():
     tfd = tf_data()
     x, y = data(128)
