@@ -606,15 +606,17 @@ def confident_mistakes(y_true, probabilities, n=16):
     return wrong[np.argsort(-loss, kind="stable")[:n]]
 
 
-def mistake_title(true_name, predicted_name, p):
-    """`"true: Coat / predicted: Shirt (p=0.97)"`."""
-    return f"true: {true_name} / predicted: {predicted_name} (p={p:.2f})"
+def mistake_title(true_name, predicted_name, p, p_true=None):
+    """`"true: Coat (p=0.01) / predicted: Shirt (p=0.97)"`: each class with the probability
+    the model gave it (the true class's sets the loss, and so the order of the grid)."""
+    true_part = true_name if p_true is None else f"{true_name} (p={p_true:.2f})"
+    return f"true: {true_part} / predicted: {predicted_name} (p={p:.2f})"
 
 
 def plot_confident_mistakes(x, y_true, probabilities, class_names, indices, path=None,
                             n_cols=4):
     """A grid of the images at `indices`, each titled with its true and predicted class and
-    the predicted class's probability; returns the matplotlib Figure (saved to `path`)."""
+    the probability of each; returns the matplotlib Figure (saved to `path`)."""
     from gazelle.utils import plotting
     plt = plotting.get_pyplot()
     x = np.asarray(x)
@@ -630,8 +632,9 @@ def plot_confident_mistakes(x, y_true, probabilities, class_names, indices, path
     for ax, i in zip(axes.flat, indices):
         predicted = int(np.argmax(probabilities[i]))
         ax.imshow(x[i], cmap="binary")
-        title = mistake_title(class_names[int(y_true[i])], class_names[predicted],
-                              float(probabilities[i][predicted]))
+        true = int(y_true[i])
+        title = mistake_title(class_names[true], class_names[predicted],
+                              float(probabilities[i][predicted]), float(probabilities[i][true]))
         ax.set_title(title.replace(" / ", " /\n", 1), fontsize=9, color="#a00")
     fig.tight_layout()
     if path is not None:
@@ -726,7 +729,7 @@ def write_plots(out, history, data, y_pred, regression):
     if len(worst):
         plot("confident_mistakes.png", "Most confident mistakes",
              f"The {len(worst)} wrong test predictions with the highest loss, worst first: "
-             "the true class, the predicted one and its probability",
+             "the true class and the predicted one, each with the probability the model gave it",
              lambda p: plot_confident_mistakes(data["x_test_raw"], data["y_test"], y_pred,
                                                data["class_names"], worst, path=p))
     return images, None

@@ -172,6 +172,8 @@ def test_confident_mistakes_are_wrong_and_ordered_by_loss():
     assert cli.confident_mistakes(y_true, probabilities, n=2).tolist() == [2, 1]
     assert cli.confident_mistakes(np.array([0, 1]), np.eye(2)).tolist() == []
     assert cli.mistake_title("Coat", "Shirt", 0.966) == "true: Coat / predicted: Shirt (p=0.97)"
+    assert (cli.mistake_title("Coat", "Shirt", 0.966, 0.012)
+            == "true: Coat (p=0.01) / predicted: Shirt (p=0.97)")
 
 
 def test_confident_mistakes_grid_titles():
@@ -181,8 +183,8 @@ def test_confident_mistakes_grid_titles():
                                       [0, 1])
     try:
         titles = [ax.get_title().replace("\n", "") for ax in fig.axes if ax.get_title()]
-        assert titles == ["true: cat /predicted: dog (p=0.97)",
-                          "true: dog /predicted: cat (p=0.90)"]
+        assert titles == ["true: cat (p=0.03) /predicted: dog (p=0.97)",
+                          "true: dog (p=0.10) /predicted: cat (p=0.90)"]
         assert len(fig.axes[0].images) == 1
     finally:
         plt.close(fig)
@@ -311,6 +313,9 @@ def test_report_renders_in_a_headless_browser(run, tmp_path):
     shot = tmp_path / "report.png"
     result = subprocess.run(
         [_browser(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+         # no background connections (the network may be closed) and a fresh profile
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
          f"--screenshot={shot}", "--window-size=1100,2400",
          "file://" + os.path.abspath(os.path.join(out, "report.html"))],
         capture_output=True, text=True, timeout=120)
