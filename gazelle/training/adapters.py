@@ -235,6 +235,9 @@ def _read_only(a):
 def to_host(batch):
     """A batch of torch/TensorFlow/JAX tensors (in tuples, lists, dicts) as NumPy arrays."""
     t = type(batch)
+    convert = _HOST.get(t)               # tensor types seen before (never containers)
+    if convert is not None:
+        return convert(batch)
     if t is tuple or t is list:
         return t([to_host(b) for b in batch])
     if isinstance(batch, (tuple, list)):
@@ -242,16 +245,14 @@ def to_host(batch):
             else t(*(to_host(b) for b in batch))
     if isinstance(batch, dict):
         return {k: to_host(v) for k, v in batch.items()}
-    convert = _HOST.get(t)
-    if convert is None:
-        root = (getattr(t, "__module__", "") or "").split(".")[0]
-        if root == "torch" and hasattr(batch, "detach"):
-            convert = _torch_numpy
-        elif root == "tensorflow" and hasattr(batch, "numpy"):
-            convert = _tf_tensor_numpy
-        else:
-            convert = _same
-        _HOST[t] = convert
+    root = (getattr(t, "__module__", "") or "").split(".")[0]
+    if root == "torch" and hasattr(batch, "detach"):
+        convert = _torch_numpy
+    elif root == "tensorflow" and hasattr(batch, "numpy"):
+        convert = _tf_tensor_numpy
+    else:
+        convert = _same
+    _HOST[t] = convert
     return convert(batch)
 
 
@@ -259,6 +260,8 @@ _HOST = {}                               # tensor type -> its conversion to NumP
 
 
 def _torch_numpy(t):
+    if getattr(t, "is_cpu", False) and not t.requires_grad:
+        return t.numpy()                 # the same array, without detach's new tensor
     return t.detach().cpu().numpy()
 
 
@@ -431,11 +434,13 @@ class Batches(Adapter):
                                        self.batch_size, cap=cap)
 
     def chunks(self, runner, kind, epoch, k, shuffle=False, seed=0):
+        # Blocks come padded to the steps block_chunks runs them with (no copy there).
         if kind == "train":
-            return block_chunks(runner, kind, self.source.blocks(epoch, k, shuffle), k=k,
-                                select=runner._with_targets)
+            blocks = self.source.blocks(epoch, k, shuffle, pad=lambda m: _chunk_steps(m, k))
+            return block_chunks(runner, kind, blocks, k=k, select=runner._with_targets)
         select = (lambda d: d[0]) if kind == "predict" else runner._with_targets
-        return block_chunks(runner, kind, self.source.blocks(epoch, k), select=select)
+        blocks = self.source.blocks(epoch, k, pad=lambda m: _chunk_steps(m, None))
+        return block_chunks(runner, kind, blocks, select=select)
 
 
 # -- chunks ------------------------------------------------------------------------------
@@ -460,12 +465,9 @@ def block_chunks(runner, kind, blocks, k=None, select=None, background=True):
         data = block.data if select is None else select(block.data)
         data = jax.tree_util.tree_map(_to_device_dtype, data)
         m, bs = block.steps, block.batch_size
-        if k is not None:
-            steps = k if m > 1 else 1
-        else:
-            steps = 1 << (m - 1).bit_length()
+        steps = _chunk_steps(m, k)
         if steps > m:
-            data = sources.pad_rows(data, steps * bs)
+            data = sources.pad_rows(data, steps * bs)      # as it is if padded already
         return distribute.place(data), steps, bs, block
 
     # A prefetch thread costs ~0.1 ms to start: not worth it for one small block.
@@ -479,6 +481,14 @@ def block_chunks(runner, kind, blocks, k=None, select=None, background=True):
             fn = runner.steps.chunk(kind, steps, bs, masked)
             args = (data, runner._iota(steps * bs), 0, block.steps)
         yield fn, args, block.first_step, block.steps
+
+
+def _chunk_steps(m, k):
+    """Steps of the program that runs a block of m steps: k for a training stream's blocks
+    of several steps (one program for the stream), else the next power of two."""
+    if k is not None:
+        return k if m > 1 else 1
+    return 1 << (m - 1).bit_length()
 
 
 def _shuffled_order(seed, epoch, n):

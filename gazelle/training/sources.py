@@ -279,13 +279,76 @@ def _plain_batch(x, y, sw):
             return None
         y = py[0]
     if sw is not None:
-        sw = _plain_leaf(sw)
-        if sw is None:
-            return None
-        sw = np.asarray(sw, np.float32)
-        if sw.shape[:1] != (n,):
+        sw = _plain_weights(sw)
+        if sw is None or sw.shape[:1] != (n,):
             return None
     return x, y, sw
+
+
+def _plain_weights(sw):
+    sw = _plain_leaf(sw)
+    return None if sw is None else np.asarray(sw, np.float32)
+
+
+def _describe(batch):
+    """(leaves, signature) of an unpacked batch: batches of one signature (structure,
+    shapes, dtypes) stack into one block."""
+    leaves, treedef = jax.tree_util.tree_flatten(batch)
+    return leaves, (treedef, [(a.shape, a.dtype) for a in leaves])
+
+
+class _Layout:
+    """The raw form of a plain batch -- one array, or a tuple (x,), (x, y), (x, y, w) or a
+    list [x, y], [x, y, w] of NumPy arrays -- with its shapes and dtypes. A later item of
+    exactly that form, as most batches of a stream are, is unpacked by `match` in a few
+    array attribute reads: the same arrays, narrowed the same way, as the quick path of
+    `_unpack` gives, and the signature object of the first (the block grouping compares
+    it by identity)."""
+
+    __slots__ = ("kind", "size", "specs", "signature")
+
+    def __init__(self, kind, size, specs, signature):
+        self.kind, self.size, self.specs, self.signature = kind, size, specs, signature
+
+    @classmethod
+    def of(cls, item, signature):
+        """The layout of raw `item`, whose quick unpacking had `signature`; None when
+        `item` is not of a form `match` handles."""
+        kind = type(item)
+        if kind is np.ndarray:
+            parts = (item,)
+        elif (kind is tuple and 1 <= len(item) <= 3) or (kind is list and 2 <= len(item) <= 3):
+            parts = item
+        else:
+            return None
+        specs = []
+        for i, a in enumerate(parts):
+            if type(a) is not np.ndarray:
+                return None
+            if i == 2:                          # sample weights: float32
+                cast = None if a.dtype == np.float32 else _plain_weights
+            else:
+                narrow = _NARROW.get(a.dtype)
+                cast = None if narrow is None else (lambda v, t=narrow: v.astype(t))
+            specs.append((a.shape, a.dtype, cast))
+        return cls(kind, len(parts), tuple(specs), signature)
+
+    def match(self, item):
+        """The unpacked batch's leaves when raw `item` has this layout, else None."""
+        kind = self.kind
+        if type(item) is not kind:
+            return None
+        if kind is np.ndarray:
+            item = (item,)
+        elif len(item) != self.size:
+            return None
+        leaves = []
+        for a, (shape, dtype, cast) in zip(item, self.specs):
+            if type(a) is not np.ndarray or a.shape != shape or a.dtype != dtype:
+                return None
+            leaves.append(a if cast is None else cast(a))
+        return leaves
+
 
 
 class BatchSource:
@@ -327,25 +390,44 @@ class BatchSource:
     def small(self):
         return False
 
+    _layout = None              # the _Layout of the last plain batch, or None
+
     def _read(self, item):
-        return _unpack(item, self.what, self.transform)
+        """(batch, checked, leaves, signature) of a raw item: see `_unpack` and `_describe`.
+        An item of the layout of the batch before takes `_Layout.match` (no transform)."""
+        layout = self._layout
+        if layout is not None:
+            leaves = layout.match(item)
+            if leaves is not None:
+                n = len(leaves)
+                batch = (leaves[0], leaves[1] if n > 1 else None, leaves[2] if n > 2 else None)
+                return batch, False, leaves, layout.signature
+        batch, checked = _unpack(item, self.what, self.transform)
+        leaves, signature = _describe(batch)
+        self._layout = None if checked or self.transform is not None else \
+            _Layout.of(item, signature)
+        return batch, checked, leaves, signature
+
+    def _peeked_entry(self):
+        batch, self._peeked = self._peeked, None
+        return (batch, True) + _describe(batch)
 
     def batches(self, epoch, shuffle):
         """The epoch's batches, each unpacked and checked."""
-        for batch, checked in self._entries(epoch, shuffle):
+        for batch, checked, _, _ in self._entries(epoch, shuffle):
             if not checked:
                 _check(batch, self.what)
             yield batch
 
     def _entries(self, epoch, shuffle):
-        """(batch, checked) for each batch of the epoch; see `_unpack`."""
+        """(batch, checked, leaves, signature) for each batch of the epoch; see `_read`."""
         if self.dataset is not None:
             yield from self._dataset_entries(epoch, shuffle)
             return
         count = 0
         while self.steps is None or count < self.steps:
             if self._peeked is not None:
-                entry, self._peeked = (self._peeked, True), None
+                entry = self._peeked_entry()
             else:
                 try:
                     item = next(self._iterator)
@@ -381,30 +463,31 @@ class BatchSource:
         if hasattr(ds, "on_epoch_end"):
             ds.on_epoch_end()
 
-    def blocks(self, epoch, k, shuffle=False):
+    def blocks(self, epoch, k, shuffle=False, pad=None):
         """Consecutive batches of one shape stacked into blocks of up to k steps. The NaN/inf
         check of quick batches runs once per block, on the stacked arrays; its error names
-        the first batch at fault, as a check of each batch on arrival would."""
+        the first batch at fault, as a check of each batch on arrival would. With `pad`
+        (steps -> steps to run), a block of several steps comes with zero rows up to the
+        steps it will run, stacked in the same buffer (no second copy to pad it)."""
         entries = self._entries(epoch, shuffle)
         group = _Group(self.what)
         step = 0
         while True:
             try:
-                batch, checked = next(entries)
+                batch, checked, leaves, signature = next(entries)
             except StopIteration:
                 break
             except Exception:
                 group.check()              # a bad batch read earlier is reported first
                 raise
-            leaves, treedef = jax.tree_util.tree_flatten(batch)
-            signature = treedef, [(a.shape, a.dtype) for a in leaves]
-            if group.batches and (len(group.batches) == k or signature != group.signature):
-                yield group.block(step)
+            if group.batches and (len(group.batches) == k or (
+                    signature is not group.signature and signature != group.signature)):
+                yield group.block(step, pad)
                 step += len(group.batches)
                 group = _Group(self.what)
             group.add(batch, leaves, signature, checked)
         if group.batches:
-            yield group.block(step)
+            yield group.block(step, pad)
 
 
 class IterableSource(BatchSource):
@@ -450,7 +533,7 @@ class IterableSource(BatchSource):
         count = 0
         while self.limit is None or count < self.limit:
             if self._peeked is not None:
-                entry, self._peeked = (self._peeked, True), None
+                entry = self._peeked_entry()
             else:
                 try:
                     item = self._next()
@@ -503,16 +586,21 @@ class _Group:
             _check(batch, self.what)
         self.unchecked = []
 
-    def block(self, first_step):
+    def block(self, first_step, pad=None):
         treedef = self.signature[0]
-        if len(self.batches) == 1:
+        steps = len(self.batches)
+        batch_size = int(self.columns[0][0].shape[0])
+        if steps == 1:
             leaves = [column[0] for column in self.columns]
             data = self.batches[0]
         else:
-            leaves = [_concatenate(column) for column in self.columns]
-            data = jax.tree_util.tree_unflatten(treedef, leaves)
+            rows = steps * batch_size
+            padded = rows if pad is None else max(rows, pad(steps) * batch_size)
+            stacked = [_concatenate(column, padded) for column in self.columns]
+            data = jax.tree_util.tree_unflatten(treedef, stacked)
+            leaves = stacked if padded == rows else [a[:rows] for a in stacked]
         self.check(leaves)
-        return Block(data, len(self.batches), int(self.columns[0][0].shape[0]), first_step)
+        return Block(data, steps, batch_size, first_step)
 
 
 def _finite(a):
@@ -531,22 +619,27 @@ def _finite(a):
 _DOT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def _concatenate(parts):
+def _concatenate(parts, rows=None):
     """Arrays of one shape and dtype stacked along rows into one aligned buffer, which the
-    device copy then uses in place (no second copy to align it)."""
+    device copy then uses in place (no second copy to align it); zero rows after them up
+    to `rows`."""
     first = parts[0]
-    out = data_mod.aligned_empty((sum(p.shape[0] for p in parts),) + tuple(first.shape[1:]),
-                                 first.dtype)
-    np.concatenate(parts, axis=0, out=out)
+    n = sum(p.shape[0] for p in parts)
+    rows = n if rows is None else rows
+    out = data_mod.aligned_empty((rows,) + tuple(first.shape[1:]), first.dtype)
+    np.concatenate(parts, axis=0, out=out if rows == n else out[:n])
+    if rows > n:
+        out[n:] = 0
     return out
 
 
 def pad_rows(tree, rows):
-    """Pads every leaf with zero rows up to `rows` (a masked chunk skips them)."""
+    """Pads every leaf with zero rows up to `rows` (a masked chunk skips them), in an
+    aligned buffer (the device copy uses it in place)."""
     def pad(a):
         if a.shape[0] == rows:
             return a
-        return np.concatenate([a, np.zeros((rows - a.shape[0],) + a.shape[1:], a.dtype)])
+        return _concatenate([np.asarray(a)], rows)
     return jax.tree_util.tree_map(pad, tree)
 
 
