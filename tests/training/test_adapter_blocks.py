@@ -310,3 +310,116 @@ def test_to_host_converts_by_type():
     out = adapters.to_host([Tensor(a), {"w": Tensor(a)}, Point(Tensor(a), 3), (None,)])
     assert type(out) is list and out[0] is a and out[1]["w"] is a
     assert type(out[2]) is Point and out[2].x is a and out[2].y == 3 and out[3] == (None,)
+
+
+# -- the layout path: a batch laid out as the one before skips _unpack ------------------
+def fresh(item):
+    """A copy of a raw item with new arrays of the same shapes and dtypes."""
+    if isinstance(item, np.ndarray):
+        return arr(*item.shape, dtype=item.dtype)
+    return type(item)(arr(*a.shape, dtype=a.dtype) for a in item)
+
+
+def raw_layout(item):
+    """One array, a tuple of 1-3 arrays or a list of 2-3 arrays."""
+    return type(item) is np.ndarray or (type(item) in (tuple, list) and all(
+        type(a) is np.ndarray for a in item) and (type(item) is tuple or len(item) > 1))
+
+
+@pytest.mark.parametrize("name", sorted(PLAIN))
+def test_a_batch_of_the_layout_before_reads_as_unpack_reads_it(name, monkeypatch):
+    first = PLAIN[name]
+    items = [first] + [fresh(first) if raw_layout(first) else first for _ in range(3)]
+    calls = []
+    real = sources._unpack
+    monkeypatch.setattr(sources, "_unpack", lambda *a, **k: calls.append(1) or real(*a, **k))
+    entries = list(sources.BatchSource(iter(items), None, "fit")._entries(0, False))
+    unpacked = len(calls)
+    assert len(entries) == 4
+    for item, (batch, checked, leaves, signature) in zip(items, entries):
+        assert not checked
+        same(batch, sources.unpack(item, "fit"))
+        assert signature == sources._describe(batch)[1]
+        assert all(u is v for u, v in zip(leaves, jax.tree_util.tree_leaves(batch)))
+    assert unpacked == (1 if raw_layout(first) else 4)
+    if raw_layout(first):                 # one signature object: grouped by identity
+        assert all(e[3] is entries[0][3] for e in entries)
+
+
+def test_anything_else_after_a_layout_takes_the_general_path():
+    x, y = arr(4, 3), arr(4, dtype="int64")
+    items = [(x, y), (arr(4, 3), arr(4, dtype="int64")),
+             (arr(4, 3, dtype="float64"), y),           # another dtype
+             (arr(4, 3), y),
+             (arr(4, 2), y),                             # another shape
+             [arr(4, 2), y],                             # a list, not a tuple
+             (arr(4, 2), y, arr(4)),                     # weights too
+             (arr(4, 2).view(np.matrix), y),             # an ndarray subclass
+             (jnp.ones((4, 2)), y),                      # a JAX array
+             ({"a": arr(4, 2)}, y),                      # a dict
+             (arr(3, 2), y[:3])]                         # the short last batch
+    source = sources.BatchSource(iter(items), None, "fit")
+    got = list(source._entries(0, False))
+    assert len(got) == len(items)
+    for item, (batch, checked, _, signature) in zip(items, got):
+        same(batch, sources.unpack(item, "fit"))
+        assert signature == sources._describe(batch)[1]
+    assert got[1][3] is got[0][3] and got[2][3] is not got[0][3]
+    runs = []                                   # runs of one signature, unpacked alone
+    for item in items:
+        signature = sources._describe(sources.unpack(item, "fit"))[1]
+        if runs and runs[-1][0] == signature:
+            runs[-1][1] += 1
+        else:
+            runs.append([signature, 1])
+    blocks = list(stream(items).blocks(0, 8))
+    assert [b.steps for b in blocks] == [n for _, n in runs]
+    assert len(runs) >= 6 and runs[0][1] == 4   # float64 x narrows to the float32 block
+
+
+def test_a_nan_in_a_layout_batch_is_found_and_named():
+    items = [(arr(4, 3), arr(4, dtype="int32")) for _ in range(6)]
+    items[4][0][2, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN") as e:
+        list(stream(items).blocks(0, 8))
+    expected = error_of(lambda: sources.unpack(items[4], "fit"))
+    assert str(e.value) == expected[1]
+
+
+@pytest.mark.parametrize("steps, pad_to", [(3, 8), (5, 8), (8, 8)])
+def test_padded_blocks_are_one_aligned_buffer_with_zero_rows_after(steps, pad_to):
+    items = [(arr(4, 3), arr(4, dtype="int64"), arr(4)) for _ in range(steps)] + \
+        [(arr(2, 3), arr(2, dtype="int64"), arr(2))]
+    blocks = list(stream(items).blocks(0, 8, pad=lambda m: pad_to if m > 1 else 1))
+    assert [(b.steps, b.batch_size) for b in blocks] == [(steps, 4), (1, 2)]
+    unpacked = [sources.unpack(i, "fit") for i in items[:steps]]
+    for got, want in zip(blocks[0].data, zip(*unpacked)):
+        want = np.concatenate(want)
+        assert got.shape == (pad_to * 4,) + want.shape[1:] and got.dtype == want.dtype
+        assert got.ctypes.data % data_mod.ALIGNMENT == 0 and got.flags.c_contiguous
+        np.testing.assert_array_equal(got[:steps * 4], want)
+        assert not got[steps * 4:].any()
+    assert blocks[1].data[0].shape == (2, 3)               # one batch: as it came
+    # padded already: block_chunks' pad_rows leaves it as it is
+    assert sources.pad_rows(blocks[0].data, pad_to * 4)[0] is blocks[0].data[0]
+
+
+def test_pad_rows_gives_aligned_zero_padded_arrays():
+    a = arr(5, 3)[1:]                                      # a view, not aligned as a rule
+    out = sources.pad_rows({"a": a, "b": jnp.ones((4,), "int32")}, 8)
+    assert out["a"].ctypes.data % data_mod.ALIGNMENT == 0
+    np.testing.assert_array_equal(out["a"][:4], a)
+    assert not out["a"][4:].any() and out["a"].dtype == a.dtype
+    np.testing.assert_array_equal(out["b"], [1, 1, 1, 1, 0, 0, 0, 0])
+
+
+def test_torch_tensors_become_arrays_on_their_memory():
+    torch = pytest.importorskip("torch")
+    plain = torch.arange(6.0).reshape(3, 2)
+    grad = torch.ones(3, requires_grad=True)
+    out = adapters.to_host((plain, [grad, torch.tensor([1, 2, 3])]))
+    assert type(out) is tuple and type(out[1]) is list
+    assert out[0].ctypes.data == plain.data_ptr()          # no copy
+    np.testing.assert_array_equal(out[0], plain.numpy())
+    np.testing.assert_array_equal(out[1][0], [1.0, 1.0, 1.0])
+    assert out[1][1].dtype == np.int64
