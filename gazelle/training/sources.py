@@ -13,7 +13,9 @@ model sees.
 
 Streamed batches (generators, PyDatasets, other libraries' pipelines) cost a few
 microseconds each: a batch of plain NumPy arrays is unpacked without data.standardize's
-walk, batches are stacked into aligned blocks with one copy per array, and the NaN/inf
+walk (and one laid out as the batch before -- the same tuple or list of arrays, shapes and
+dtypes -- with a few attribute reads, `_Layout`), batches are stacked into aligned blocks
+with one copy per array (padded there to the steps the block runs), and the NaN/inf
 check runs once per block on the stacked arrays (its error still names the first bad
 batch, as a check of each batch on arrival did).
 """
