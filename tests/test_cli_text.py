@@ -196,7 +196,7 @@ def _tiny_character_model(kind):
     return model
 
 
-@pytest.mark.parametrize("kind", ["gru", "lstm"])
+@pytest.mark.parametrize("kind", [pytest.param("gru", marks=pytest.mark.slow), "lstm"])
 def test_one_step_sampler_agrees_with_the_full_model(kind):
     # At a near-zero temperature, sampling is greedy: each next character is the argmax of
     # the full model's logits over everything so far, recomputed from scratch.

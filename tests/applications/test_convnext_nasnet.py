@@ -14,6 +14,10 @@ import shutil
 import numpy as np
 import pytest
 
+# A heavy sweep (whole application networks built in both libraries): in the slow pass,
+# which CI runs; ResNet/VGG (test_resnet_vgg.py) stay in the default run.
+pytestmark = pytest.mark.slow
+
 keras = pytest.importorskip("keras")
 
 import gazelle  # noqa: E402

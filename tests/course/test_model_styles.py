@@ -111,6 +111,7 @@ def test_subclassed_wide_and_deep(housing):
     assert model.count_params() == 6 * 30 + 30 + 30 * 30 + 30 + 36 + 31
 
 
+@pytest.mark.slow
 def test_batch_normalization_net(fashion_small):
     import gazelle as keras
     x, y, x_test, y_test = fashion_small
@@ -133,6 +134,7 @@ def test_batch_normalization_net(fashion_small):
     assert history.history["val_accuracy"][-1] > 0.7
 
 
+@pytest.mark.slow
 def test_cnn_with_dropout(fashion_small):
     import gazelle as keras
     x, y, x_test, y_test = fashion_small

@@ -50,6 +50,7 @@ def test_deep_selu_net_trains(housing):
     assert history.history["loss"][-1] < history.history["loss"][0]
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_randomized_search_over_build_fn_arguments(housing):
     import gazelle as keras

@@ -2,6 +2,7 @@
 LayerNormalization, a Dense feed-forward block) learns a small synthetic sequence task."""
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 import gazelle as keras
 
@@ -49,6 +50,7 @@ def _task(n, seed):
     return x.astype("int32"), y
 
 
+@pytest.mark.slow
 def test_transformer_encoder_learns_a_sequence_task():
     keras.utils.set_random_seed(0)
     x, y = _task(512, 0)

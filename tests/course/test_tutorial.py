@@ -13,6 +13,7 @@ def fashion():
     return keras.datasets.fashion_mnist.load_data()
 
 
+@pytest.mark.slow
 def test_tutorial_runs_unchanged_and_reaches_086(fashion, capsys):
     import gazelle as keras
     keras.utils.set_random_seed(42)

@@ -29,7 +29,7 @@ def one_device():
     return run_child(1)
 
 
-@pytest.mark.parametrize("n", [2, 8])
+@pytest.mark.parametrize("n", [2, pytest.param(8, marks=pytest.mark.slow)])
 def test_data_parallel_matches_one_device(one_device, n):
     many = run_child(n)
     assert many["devices"] == n

@@ -88,6 +88,7 @@ def test_outputs_match_keras(kind, frame, kwargs):
         theirs.compute_output_shape((None,) + x.shape[1:])
 
 
+@pytest.mark.slow
 def test_initial_states_match_keras_and_masks_skip_steps():
     kwargs = {"filters": 3, "kernel_size": 3, "padding": "same", "return_sequences": True,
               "return_state": True}
@@ -126,6 +127,7 @@ def _grads(layer, x, kwargs):
     return jax.jit(jax.grad(loss))(tv)
 
 
+@pytest.mark.slow
 def test_gradients_match_keras():
     kwargs = {"filters": 2, "kernel_size": 3, "strides": 2, "padding": "same",
               "data_format": "channels_first", "return_sequences": True,
@@ -137,6 +139,7 @@ def test_gradients_match_keras():
     _assert_same(ours_grads, theirs_grads)
 
 
+@pytest.mark.slow
 def test_configs_match_keras_and_round_trip():
     x = _x((2, 3, 6, 6, 2))
     kwargs = {"filters": 3, "kernel_size": (3, 2), "strides": 1, "padding": "same",
@@ -210,6 +213,7 @@ def test_stateful_across_two_batches_matches_keras():
     assert len(ours.weights) == 3           # the states are not weights
 
 
+@pytest.mark.slow
 def test_dropout_only_in_training_and_inside_jit():
     layer = keras.layers.ConvLSTM2D(3, 3, padding="same", dropout=0.3,
                                     recurrent_dropout=0.3, seed=0)
@@ -225,6 +229,7 @@ def test_dropout_only_in_training_and_inside_jit():
     assert not np.allclose(np.asarray(y1), np.asarray(y2))   # the seed state advances
 
 
+@pytest.mark.slow
 def test_fit_trains_in_the_compiled_step():
     keras.utils.set_random_seed(0)
     x = _x((16, 4, 6, 6, 1))

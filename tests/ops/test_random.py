@@ -66,6 +66,7 @@ def test_global_stream_repeats_after_set_random_seed():
     assert not np.array_equal(grandom.normal((4,)), a[0])
 
 
+@pytest.mark.slow
 def test_moments_and_ranges():
     gen = grandom.SeedGenerator(3)
     n = grandom.normal((20000,), mean=1.0, stddev=2.0, seed=gen)
