@@ -140,7 +140,7 @@ def test_default_kernel_is_glorot_uniform_over_receptive_field():
     assert np.all(np.abs(kernel) <= limit) and kernel.std() > limit / 2
 
 
-def test_gradients_match_keras():
+def test_strided_tanh_conv2d_gradients_match_keras():
     import jax
     import keras as k3
     x = np.random.default_rng(1).standard_normal((2, 7, 7, 3)).astype("float32")
