@@ -13,6 +13,41 @@ os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 import pytest  # noqa: E402
 
 
+@pytest.hookimpl(tryfirst=True)         # before `-m` selects by marker
+def pytest_collection_modifyitems(config, items):
+    """A test marked `sweep` runs part of its cases in the default run: the first, then
+    every `every`-th (2 unless the marker says), in the order of its parameters, and
+    besides those the first case with each value of a parameter that takes at most 4
+    values (a flag such as masked/unmasked is never left out whole). The others are
+    marked slow, so `-m slow` (and so CI) runs them: every sweep runs whole in CI, and
+    in part in the default run."""
+    sweeps = {}
+    for item in items:
+        if item.get_closest_marker("sweep") is not None:
+            key = (item.nodeid.split("::")[0], getattr(item, "originalname", item.name))
+            sweeps.setdefault(key, []).append(item)
+    for cases in sweeps.values():
+        values = {}
+        for item in cases:
+            for name, value in _params(item):
+                values.setdefault(name, set()).add(value)
+        few = {name for name, seen in values.items() if len(seen) <= 4}
+        every = cases[0].get_closest_marker("sweep").kwargs.get("every", 2)
+        covered = set()
+        for index, item in enumerate(cases):
+            wanted = {(n, v) for n, v in _params(item) if n in few} - covered
+            if index % every == 0 or wanted:
+                covered |= {(n, v) for n, v in _params(item) if n in few}
+            else:
+                item.add_marker(pytest.mark.slow)
+
+
+def _params(item):
+    callspec = getattr(item, "callspec", None)
+    return [] if callspec is None else [(name, repr(value))
+                                        for name, value in sorted(callspec.params.items())]
+
+
 @pytest.fixture(autouse=True)
 def _fresh_session():
     from gazelle import distribution

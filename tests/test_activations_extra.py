@@ -76,6 +76,7 @@ def test_glu_matches_keras(shape, axis):
     _close(activations.glu(x, axis=axis), k3.activations.glu(x, axis=axis))
 
 
+@pytest.mark.sweep
 @pytest.mark.parametrize("shape, axis", AXIS_CASES)
 def test_sparsemax_matches_keras_where_the_support_is_one_entry(shape, axis):
     # One logit far above the rest along `axis`: a support of size one, where Keras 3.15's

@@ -501,6 +501,7 @@ def test_float32_policy_works_in_layers_and_mixed_ones_are_refused():
 
 
 # -- RandomElasticTransform ------------------------------------------------------------
+@pytest.mark.sweep
 @pytest.mark.parametrize("fill_mode", ["reflect", "constant", "nearest", "wrap", "mirror"])
 @pytest.mark.parametrize("interpolation", ["bilinear", "nearest"])
 def test_elastic_warp_matches_keras(fill_mode, interpolation):

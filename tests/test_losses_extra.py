@@ -64,6 +64,7 @@ CASES = [
 ]
 
 
+@pytest.mark.sweep
 @pytest.mark.parametrize("cls,fn,kwargs,kind", CASES)
 def test_functions_match_keras(cls, fn, kwargs, kind):
     y, p = _data(kind, np.random.default_rng(0))
@@ -72,6 +73,7 @@ def test_functions_match_keras(cls, fn, kwargs, kind):
                                atol=1e-5)
 
 
+@pytest.mark.sweep
 @pytest.mark.parametrize("cls,fn,kwargs,kind", CASES)
 @pytest.mark.parametrize("reduction", ["sum_over_batch_size", "sum", None])
 def test_classes_match_keras(cls, fn, kwargs, kind, reduction):

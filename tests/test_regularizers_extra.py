@@ -10,6 +10,7 @@ from gazelle import regularizers
 RNG = np.random.default_rng(3)
 
 
+@pytest.mark.sweep
 @pytest.mark.parametrize("shape", [(5, 3), (3, 5), (4, 4), (2, 9)])
 @pytest.mark.parametrize("mode", ["rows", "columns"])
 @pytest.mark.parametrize("factor", [0.01, 0.5, 0])

@@ -11,6 +11,7 @@ L = keras.layers
 _SHAPES = {1: (2, 11, 3), 2: (2, 9, 7, 3), 3: (2, 5, 7, 6, 2)}
 
 
+@pytest.mark.sweep
 @pytest.mark.parametrize("rank", [1, 2, 3])
 @pytest.mark.parametrize("kind", ["Average", "Max"])
 @pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])

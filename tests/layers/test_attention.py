@@ -126,6 +126,7 @@ def _mha_call_args(q_shape, v_shape, k_shape, call_kwargs):
     return args, kwargs
 
 
+@pytest.mark.sweep
 @pytest.mark.parametrize("kwargs, q_shape, v_shape, k_shape, call_kwargs", MHA_CASES)
 def test_multi_head_attention_matches_keras(kwargs, q_shape, v_shape, k_shape, call_kwargs):
     args, call = _mha_call_args(q_shape, v_shape, k_shape, call_kwargs)

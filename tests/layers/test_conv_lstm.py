@@ -78,6 +78,7 @@ def _input(frame, kwargs, batch=2, steps=4, seed=0):
     return x
 
 
+@pytest.mark.sweep
 @pytest.mark.parametrize("kind, frame, kwargs", CASES,
                          ids=[f"{k}-{i}" for i, (k, _, _) in enumerate(CASES)])
 def test_outputs_match_keras(kind, frame, kwargs):

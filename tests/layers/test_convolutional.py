@@ -72,6 +72,7 @@ def _pair(name, kwargs, x):
     return ours, theirs
 
 
+@pytest.mark.sweep
 @pytest.mark.parametrize("name, kwargs, shape", CASES,
                          ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
 def test_matches_keras(name, kwargs, shape):
@@ -262,6 +263,7 @@ def test_small_cnn_predicts_and_trains_like_keras():
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.sweep
 @pytest.mark.parametrize("rank, strides, dilation, padding, data_format", [
     (1, 1, 1, "causal", "channels_last"), (1, 2, 1, "same", "channels_first"),
     (2, 1, 1, "valid", "channels_last"), (2, 2, 1, "same", "channels_last"),
@@ -325,6 +327,7 @@ GRAD_CASES = [
 ]
 
 
+@pytest.mark.sweep
 @pytest.mark.parametrize("name, kwargs, shape", GRAD_CASES,
                          ids=[f"{c[0]}-{i}" for i, c in enumerate(GRAD_CASES)])
 def test_gradients_match_keras(name, kwargs, shape):

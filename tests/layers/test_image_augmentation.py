@@ -162,6 +162,7 @@ _RANDOM = [("RandomGrayscale", {}), ("RandomInvert", {}), ("Solarization", {}),
            ("Equalization", {})]
 
 
+@pytest.mark.sweep
 @pytest.mark.parametrize("name, kwargs", _RANDOM)
 def test_inference_is_the_identity_and_training_changes_images(name, kwargs):
     x = _images((4, 8, 8, 3))

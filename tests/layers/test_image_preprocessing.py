@@ -35,6 +35,7 @@ def _transforms(batch, seed=1):
 
 
 # -- the shared kernel ----------------------------------------------------------------
+@pytest.mark.sweep
 @pytest.mark.parametrize("interpolation", ["nearest", "bilinear"])
 @pytest.mark.parametrize("fill_mode", ["reflect", "wrap", "constant", "nearest", "mirror"])
 def test_affine_kernel_matches_keras(interpolation, fill_mode):
@@ -78,6 +79,7 @@ def test_affine_kernel_rejects_bad_arguments():
 
 
 # -- deterministic layers ---------------------------------------------------------------
+@pytest.mark.sweep
 @pytest.mark.parametrize("interpolation", ["bilinear", "nearest", "bicubic", "lanczos3",
                                            "lanczos5"])
 @pytest.mark.parametrize("aspect", [{}, {"crop_to_aspect_ratio": True},

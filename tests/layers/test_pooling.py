@@ -81,6 +81,7 @@ TILED = [
 ]
 
 
+@pytest.mark.sweep
 @pytest.mark.parametrize("name, kwargs, shape", TILED, ids=[c[0] for c in TILED])
 @pytest.mark.parametrize("ties", [False, True], ids=["distinct", "ties"])
 def test_tiled_windows_match_keras_values_and_gradients(name, kwargs, shape, ties):

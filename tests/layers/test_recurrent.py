@@ -114,6 +114,7 @@ OPTIONS = [   # together they use every option; each set runs unmasked and maske
 ]
 
 
+@pytest.mark.sweep
 @pytest.mark.parametrize("kind, base", KINDS, ids=lambda v: str(v))
 @pytest.mark.parametrize("options", OPTIONS, ids=lambda v: str(v))
 def test_outputs_and_gradients_match_keras(kind, base, options):

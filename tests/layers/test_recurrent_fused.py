@@ -57,6 +57,7 @@ def _grads(layer, x, states, mask, fused):
     return out, grads, calls
 
 
+@pytest.mark.sweep
 @pytest.mark.parametrize("kind, n_states", [("LSTM", 2), ("GRU", 1)])
 @pytest.mark.parametrize("options", OPTIONS, ids=str)
 @pytest.mark.parametrize("masked", [False, True], ids=["unmasked", "masked"])

@@ -51,6 +51,7 @@ def _batches(shape, weights=None, n=3, seed=0, logits=False, exact=False):
 COUNTS = ["TruePositives", "FalsePositives", "TrueNegatives", "FalseNegatives"]
 
 
+@pytest.mark.sweep
 @pytest.mark.parametrize("name", COUNTS)
 @pytest.mark.parametrize("thresholds", [None, [0.0, 0.5, 1.0], [0.1, 0.35, 0.9]])
 def test_counts_match_keras(name, thresholds):
@@ -60,6 +61,7 @@ def test_counts_match_keras(name, thresholds):
                  _batches((8, 3), weights, exact=exact))
 
 
+@pytest.mark.sweep
 @pytest.mark.parametrize("name", ["Precision", "Recall"])
 @pytest.mark.parametrize("kwargs", [
     {}, {"thresholds": [0.0, 0.25, 0.5, 0.75, 1.0]}, {"thresholds": [0.2, 0.7]},
@@ -87,6 +89,7 @@ def test_precision_rank_1_and_column_inputs():
              [((y, p), {"sample_weight": w}), ((y[:, None], p[:, 0]), {})])
 
 
+@pytest.mark.sweep
 @pytest.mark.parametrize("name,arg", [
     ("SensitivityAtSpecificity", "specificity"), ("SpecificityAtSensitivity", "sensitivity"),
     ("PrecisionAtRecall", "recall"), ("RecallAtPrecision", "precision")])
@@ -98,6 +101,7 @@ def test_rate_at_rate_matches_keras(name, arg, kwargs):
                  _batches((16, 3), weights, seed=int(value * 10)))
 
 
+@pytest.mark.sweep
 @pytest.mark.parametrize("kwargs", [
     {}, {"num_thresholds": 5}, {"curve": "PR"}, {"curve": "PR", "summation_method": "minoring"},
     {"summation_method": "majoring"}, {"curve": "PRGAIN"},

@@ -49,6 +49,7 @@ def _class_batches(weighted, n=3, b=10, c=4, seed=0, multi_hot=False):
     return out
 
 
+@pytest.mark.sweep
 @pytest.mark.parametrize("average", [None, "micro", "macro", "weighted"])
 @pytest.mark.parametrize("threshold,weighted", [(None, True), (0.4, False), (0.4, True)])
 def test_f1_and_fbeta_match_keras(average, threshold, weighted):
@@ -72,6 +73,7 @@ def test_fbeta_rejects_bad_arguments():
 
 
 # -- R2 --------------------------------------------------------------------------------
+@pytest.mark.sweep
 @pytest.mark.parametrize("kwargs", [{}, {"class_aggregation": None},
                                     {"class_aggregation": "variance_weighted_average"},
                                     {"num_regressors": 2}, {"num_regressors": 40}])
@@ -193,6 +195,7 @@ def _data(kind, rng, b=8, c=4):
     return rng.integers(0, c, b), p
 
 
+@pytest.mark.sweep
 @pytest.mark.parametrize("name,kwargs,kind", MEANS)
 def test_mean_metrics_match_keras(name, kwargs, kind):
     rng = _rng(6)

@@ -59,6 +59,7 @@ CLASSES = [
 SHAPES = [((B, D), None), ((B, D), "column"), ((B, 1), "flat_labels"), ((B, 2, D), "flat")]
 
 
+@pytest.mark.sweep
 @pytest.mark.parametrize("cls_name,positive,init", CLASSES)
 @pytest.mark.parametrize("shape,weights", SHAPES)
 def test_regression_metrics_match_keras(cls_name, positive, init, shape, weights):

@@ -503,6 +503,7 @@ def _compare(path, mine, theirs):
             np.testing.assert_array_equal(a_np, b_np, err_msg=path)
 
 
+@pytest.mark.sweep
 @pytest.mark.parametrize("path", sorted(CASES))
 def test_op_matches_keras(path):
     cases = CASES[path]

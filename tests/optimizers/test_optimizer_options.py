@@ -79,6 +79,7 @@ def _gazelle_scan(cls_name, kwargs, init, grads):
     return [np.asarray(p) for p in params], opt
 
 
+@pytest.mark.sweep
 @pytest.mark.parametrize("option", sorted(OPTIONS))
 @pytest.mark.parametrize("cls_name", OPTIMIZERS)
 def test_options_match_keras(cls_name, option):

@@ -99,6 +99,7 @@ def _run_jit(cls_name, kwargs, init, grads, names):
     return history
 
 
+@pytest.mark.sweep
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_updates_match_keras(case):
     cls_name, make_kwargs = CASES[case]

@@ -51,6 +51,7 @@ CASES = {
 }
 
 
+@pytest.mark.sweep
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_updates_match_keras(case):
     cls_name, make_kwargs = CASES[case]

@@ -18,6 +18,7 @@ CASES = [
 ]
 
 
+@pytest.mark.sweep
 @pytest.mark.parametrize("lr, first, kwargs", CASES)
 def test_values_over_steps_equal_keras(lr, first, kwargs):
     ours = schedules.CosineDecayRestarts(lr, first, **kwargs)

@@ -146,6 +146,7 @@ def test_save_img_to_file_object_and_atomicity(tmp_path):
         keras.utils.save_img(tmp_path / "noext", x)
 
 
+@pytest.mark.sweep
 @pytest.mark.parametrize("interpolation", list(image_utils.RESIZE_INTERPOLATIONS))
 @pytest.mark.parametrize("aspect", ["none", "crop", "pad"])
 def test_host_resize_matches_keras_ops_resize(interpolation, aspect):
