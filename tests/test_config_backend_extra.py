@@ -115,8 +115,8 @@ def test_is_keras_tensor_like_keras():
 
 
 def test_get_uid_counts_per_prefix_and_shares_layer_names_like_keras():
-    k3.backend.clear_session(free_memory=False)
-    K.clear_session(free_memory=False)
+    k3.backend.clear_session()
+    K.clear_session()
     assert [K.get_uid("block") for _ in range(3)] == [1, 2, 3]
     assert K.get_uid("other") == 1
     assert K.get_uid() == 1 and K.get_uid() == 2
@@ -125,5 +125,5 @@ def test_get_uid_counts_per_prefix_and_shares_layer_names_like_keras():
     k3.layers.Dense(2)
     assert K.get_uid("dense") == k3.backend.get_uid("dense") == 2
     assert keras.layers.Dense(2).name == k3.layers.Dense(2).name == "dense_2"
-    K.clear_session(free_memory=False)
+    K.clear_session()
     assert K.get_uid("block") == 1

@@ -432,7 +432,7 @@ BROKEN = [
 
 def findings(run):
     """Trains one run; returns (set of finding codes, the exception it raised or None)."""
-    keras.backend.clear_session(free_memory=False)   # names only: keep the caches
+    keras.backend.clear_session()
     model, kwargs = run()
     kwargs = dict(kwargs)
     x, y = kwargs.pop("x"), kwargs.pop("y")

@@ -46,7 +46,7 @@ def test_flatten_and_activation_match_keras():
 def test_names_are_unique_per_session_and_reset():
     names = [keras.layers.Dense(1).name for _ in range(3)]
     assert names == ["dense", "dense_1", "dense_2"]
-    keras.backend.clear_session(free_memory=False)
+    keras.backend.clear_session()
     assert keras.layers.Dense(1).name == "dense"
 
 

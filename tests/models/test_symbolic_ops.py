@@ -16,7 +16,7 @@ def _pair(build, *input_shapes):
     import keras as k3
     models = []
     for lib in (keras, k3):
-        lib.backend.clear_session(free_memory=False)   # the same auto names on both sides
+        lib.backend.clear_session()         # the same auto names on both sides
         inputs = [lib.Input(s, name=f"in{i}") for i, s in enumerate(input_shapes)]
         models.append(lib.Model(inputs, build(lib, *inputs)))
     ours, theirs = models
@@ -251,7 +251,7 @@ def test_positional_setting_ops_save_like_keras3(tmp_path):
     import keras as k3
     paths = {}
     for lib in (keras, k3):
-        lib.backend.clear_session(free_memory=False)
+        lib.backend.clear_session()
         a = lib.Input((6,), name="a")
         ids = lib.Input((6,), dtype="int32", name="ids")
         out = lib.ops.segment_sum(lib.ops.transpose(a), ids[0], num_segments=3)

@@ -34,7 +34,7 @@ def test_get_by_name_has_keras_defaults(name):
 
 
 def test_auto_names_match_keras():
-    keras.backend.clear_session(free_memory=False)
+    keras.backend.clear_session()
     classes = ["SGD", "Adam", "Adam", "AdamW", "RMSprop", "Adagrad", "Adamax", "Nadam"]
     assert ([getattr(gopt, c)().name for c in classes]
             == [getattr(keras.optimizers, c)().name for c in classes])

@@ -110,7 +110,7 @@ def test_seeded_runs_are_bit_identical():
     x, y = blobs(64)
 
     def run():
-        keras.backend.clear_session(free_memory=False)   # names only: keep the caches
+        keras.backend.clear_session()
         keras.utils.set_random_seed(7)
         model = tutorial_model()
         model.fit(x, y, epochs=2, batch_size=8, verbose=0)
