@@ -10,6 +10,25 @@ os.environ.setdefault("JAX_DEFAULT_MATMUL_PRECISION", "highest")
 # Tests run in two processes (pytest-xdist): on a GPU neither may take most of its memory.
 os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 
+
+def _faster_cpu_compiles():
+    """The suite spends most of its time compiling small programs, and XLA's CPU compiler
+    builds them about twice as fast with its older fusion emitters (a tiny MLP's fit,
+    evaluate and predict programs: 4.1 s -> 2.0 s; 4 test files: 100 -> 74 s of CPU).
+    Only for the jaxlib releases it was checked on (XLA aborts on a flag it does not
+    know), and not where XLA_FLAGS already chooses."""
+    import importlib.metadata
+    try:
+        release = tuple(int(p) for p in importlib.metadata.version("jaxlib").split(".")[:2])
+    except (importlib.metadata.PackageNotFoundError, ValueError):
+        return
+    flags = os.environ.get("XLA_FLAGS", "")
+    if release == (0, 10) and "xla_cpu_use_fusion_emitters" not in flags:
+        os.environ["XLA_FLAGS"] = (flags + " --xla_cpu_use_fusion_emitters=false").strip()
+
+
+_faster_cpu_compiles()
+
 import pytest  # noqa: E402
 
 
