@@ -54,9 +54,9 @@ def pytest_collection_modifyitems(config, items):
         every = cases[0].get_closest_marker("sweep").kwargs.get("every", 2)
         covered = set()
         for index, item in enumerate(cases):
-            wanted = {(n, v) for n, v in _params(item) if n in few} - covered
-            if index % every == 0 or wanted:
-                covered |= {(n, v) for n, v in _params(item) if n in few}
+            flags = {(n, v) for n, v in _params(item) if n in few}
+            if index % every == 0 or not flags <= covered:
+                covered |= flags
             else:
                 item.add_marker(pytest.mark.slow)
 
