@@ -1,4 +1,4 @@
-"""Weight initializers and their lookup by name or config. [L1: jax, numpy, gazelle.config, gazelle.random]
+"""Weight initializers and their lookup by name or config. [L1: jax, numpy, gazelle.config, gazelle.random, gazelle.core.variables]
 
 An initializer is called as `init(shape, dtype=None)` and returns a JAX array. Random
 initializers with `seed=None` draw a fresh seed from the global stream on every call
@@ -18,6 +18,7 @@ import numpy as np
 
 from gazelle import config
 from gazelle import random as grandom
+from gazelle.core.variables import to_device
 
 # Keras divides the truncated-normal stddev by this constant: the stddev of a unit
 # normal truncated to [-2, 2], so that the samples end up with the requested variance.
@@ -55,8 +56,10 @@ def _normal(seed, shape, dtype):
     return _rng(seed).standard_normal(_standardize_shape(shape), dtype=np.float32)
 
 
-def _out(values, dtype):
-    return jnp.asarray(np.asarray(values, dtype=np.dtype(dtype)))
+def _out(values, dtype, owned=False):
+    # owned: `values` is a fresh array of this call's own (a sample, zeros), which the
+    # device may then use in place; anything else is copied (core.variables.to_device).
+    return to_device(np.asarray(values, dtype=np.dtype(dtype)), owned=owned)
 
 
 def compute_fans(shape, input_axes=None, output_axes=None):
@@ -129,7 +132,7 @@ class Zeros(Initializer):
     """
 
     def __call__(self, shape, dtype=None):
-        return _out(np.zeros(_standardize_shape(shape)), dtype or config.floatx())
+        return _out(np.zeros(_standardize_shape(shape)), dtype or config.floatx(), owned=True)
 
 
 class Ones(Initializer):
@@ -141,7 +144,7 @@ class Ones(Initializer):
     """
 
     def __call__(self, shape, dtype=None):
-        return _out(np.ones(_standardize_shape(shape)), dtype or config.floatx())
+        return _out(np.ones(_standardize_shape(shape)), dtype or config.floatx(), owned=True)
 
 
 class Constant(Initializer):
@@ -190,7 +193,7 @@ class Identity(Initializer):
             raise ValueError("Identity initializer can only be used for 2D matrices, "
                              f"received shape={shape} of rank {len(shape)}.")
         dtype = dtype or config.floatx()
-        return _out(self.gain * np.eye(*shape), dtype)
+        return _out(self.gain * np.eye(*shape), dtype, owned=True)
 
     def get_config(self):
         # Keras 3 writes {} here and so loses `gain`; we keep it (Keras reads it back).
@@ -238,7 +241,7 @@ class RandomNormal(RandomInitializer):
 
     def __call__(self, shape, dtype=None):
         dtype = _float_dtype(dtype)
-        return _out(_normal(self.seed, shape, dtype) * self.stddev + self.mean, dtype)
+        return _out(_normal(self.seed, shape, dtype) * self.stddev + self.mean, dtype, owned=True)
 
     def get_config(self):
         return {**super().get_config(), "mean": self.mean, "stddev": self.stddev}
@@ -309,7 +312,7 @@ def _truncated_normal(seed, shape, mean, stddev, dtype):
         bad = np.abs(sample) > 2.0
     sample *= np.float32(stddev)
     sample += np.float32(mean)
-    return _out(sample, dtype)
+    return _out(sample, dtype, owned=True)
 
 
 def _uniform(seed, shape, minval, maxval, dtype):
@@ -319,7 +322,7 @@ def _uniform(seed, shape, minval, maxval, dtype):
     sample += np.float32(minval)
     # float32 rounding may reach maxval; keep the interval half-open as Keras's is.
     np.minimum(sample, np.nextafter(np.float32(maxval), np.float32(minval)), out=sample)
-    return _out(sample, dtype)
+    return _out(sample, dtype, owned=True)
 
 
 _MODES = ("fan_in", "fan_out", "fan_avg")
@@ -383,7 +386,7 @@ class VarianceScaling(RandomInitializer):
             return _uniform(self.seed, shape, -limit, limit, dtype)
         if self.distribution == "untruncated_normal":
             dtype = _float_dtype(dtype)
-            return _out(_normal(self.seed, shape, dtype) * math.sqrt(variance), dtype)
+            return _out(_normal(self.seed, shape, dtype) * math.sqrt(variance), dtype, owned=True)
         stddev = math.sqrt(variance) / _TRUNCATED_STDDEV
         return _truncated_normal(self.seed, shape, 0.0, stddev, dtype)
 
@@ -529,7 +532,7 @@ class Orthogonal(RandomInitializer):
         q = q * np.sign(np.diagonal(r))  # makes the decomposition unique
         if rows < cols:
             q = q.T
-        return _out(self.gain * q.reshape(shape), dtype)
+        return _out(self.gain * q.reshape(shape), dtype, owned=True)
 
     def get_config(self):
         return {**super().get_config(), "gain": self.gain}

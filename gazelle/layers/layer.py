@@ -15,7 +15,7 @@ import numpy as np
 
 from gazelle import config
 from gazelle.core import foreign, masks, naming, serialization, shapes, symbolic
-from gazelle.core.variables import AllocationRefused, StatelessScope, Variable
+from gazelle.core.variables import AllocationRefused, StatelessScope, Variable, to_device
 from gazelle.random import SeedGenerator
 
 _TRAINING = contextvars.ContextVar("gazelle_training", default=None)
@@ -461,8 +461,8 @@ class Layer:
             dtype = getattr(x, "dtype", None)
             if dtype is None or jnp.issubdtype(dtype, jnp.number) or jnp.issubdtype(dtype, jnp.bool_):
                 if dtype is None or jnp.dtype(dtype) != jnp.dtype(self._dtype):
-                    return jnp.asarray(x, dtype=self._dtype)
-                return jnp.asarray(x) if isinstance(x, np.ndarray) else x
+                    return to_device(x, self._dtype)
+                return to_device(x) if isinstance(x, np.ndarray) else x
         return x
 
     def __call__(self, *args, **kwargs):

@@ -1,11 +1,12 @@
 """Correlation metrics (Pearson, concordance) and the R2 score.
-[L1: jax, gazelle.config, gazelle.losses, gazelle.metrics.metric]
+[L1: jax, numpy, gazelle.config, gazelle.losses, gazelle.metrics.metric]
 
 The two correlations are per-sample functions (correlation along `axis`) wrapped in a
 running mean, as in Keras 3; `R2Score` accumulates per-output sums over all samples.
 """
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from gazelle import config
 from gazelle.losses import squeeze_or_expand_to_same_rank
@@ -219,7 +220,7 @@ class R2Score(Metric):
 
     def reset_state(self):
         for v in self.variables:
-            v.assign(jnp.zeros(v.shape, v.dtype))
+            v.assign(np.zeros(v.shape, jnp.dtype(v.dtype)))
 
     def get_config(self):
         return {**super().get_config(), "class_aggregation": self.class_aggregation,

@@ -1,5 +1,5 @@
 """Metric base class, Mean, Sum and MeanMetricWrapper.
-[L1: jax, gazelle.config, gazelle.core, gazelle.losses]
+[L1: jax, numpy, gazelle.config, gazelle.core, gazelle.losses]
 
 A metric keeps running statistics in non-trainable Variables. Subclasses create them in
 `__init__` with `add_variable`, update them in `update_state` with `Variable.assign`, and
@@ -10,6 +10,7 @@ trainer can carry metric values as plain arrays through `jit` and `lax.scan`.
 import inspect
 
 import jax.numpy as jnp
+import numpy as np
 
 from gazelle import config
 from gazelle import losses
@@ -77,11 +78,12 @@ class Metric:
         dtype = dtype or self.dtype
         shape = tuple(shape)
         if isinstance(initializer, str):
-            fills = {"zeros": jnp.zeros, "ones": jnp.ones}
+            # Filled on the host: jnp.zeros would compile a program per new shape.
+            fills = {"zeros": np.zeros, "ones": np.ones}
             if initializer not in fills:
                 raise ValueError(f"add_variable: unknown `initializer` {initializer!r}; "
                                  f"expected one of {sorted(fills)}, a value or a callable.")
-            value = fills[initializer](shape, dtype)
+            value = fills[initializer](shape, jnp.dtype(dtype))
         elif callable(initializer):
             value = initializer(shape, dtype=dtype)
         else:
@@ -117,7 +119,7 @@ class Metric:
     def reset_state(self):
         """Resets all of the metric state variables to zero."""
         for v in self.variables:
-            v.assign(jnp.zeros(v.shape, v.dtype))
+            v.assign(np.zeros(v.shape, jnp.dtype(v.dtype)))
 
     def __call__(self, *args, **kwargs):
         """Updates the state with one batch, then returns the (cumulative) result."""

@@ -1,6 +1,6 @@
 """Keras 3's update rules for Adadelta, Ftrl, Lion, Lamb, Adafactor, Muon and
 ScheduleFreeAdamW as optax transforms.
-[L1: jax, optax]
+[L1: jax, optax, gazelle.optimizers.transforms]
 
 Same contract as `transforms.py` (an `update` with `learning_rate=` and `step=` extras that
 returns the additive update, and NamedTuple states whose flattening gives Keras's variable
@@ -14,6 +14,8 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import optax
+
+from gazelle.optimizers.transforms import zeros_like
 
 
 class AdadeltaSlots(NamedTuple):
@@ -62,7 +64,7 @@ def keras_adadelta(rho=0.95, epsilon=1e-7):
     """Adadelta as Keras: `delta = -sqrt(E[dx^2] + eps) / sqrt(E[g^2] + eps) * g`, times lr."""
 
     def init(params):
-        return SlotsState([AdadeltaSlots(jnp.zeros_like(p), jnp.zeros_like(p))
+        return SlotsState([AdadeltaSlots(zeros_like(p), zeros_like(p))
                            for p in params])
 
     def one(g, p, slots, lr, step):
@@ -82,7 +84,7 @@ def keras_ftrl(learning_rate_power=-0.5, initial_accumulator_value=0.1,
 
     def init(params):
         return SlotsState([FtrlSlots(jnp.full_like(p, initial_accumulator_value),
-                                     jnp.zeros_like(p)) for p in params])
+                                     zeros_like(p)) for p in params])
 
     def one(g, p, slots, lr, step):
         accum, linear = slots
@@ -104,7 +106,7 @@ def keras_lion(beta_1=0.9, beta_2=0.99):
     """Lion as Keras: `w -= lr * sign(beta_1 * m + (1 - beta_1) * g)`, then `m` moves with beta_2."""
 
     def init(params):
-        return SlotsState([jnp.zeros_like(p) for p in params])
+        return SlotsState([zeros_like(p) for p in params])
 
     def one(g, p, m, lr, step):
         b1, b2 = jnp.asarray(beta_1, p.dtype), jnp.asarray(beta_2, p.dtype)
@@ -118,7 +120,7 @@ def keras_lamb(beta_1=0.9, beta_2=0.999, epsilon=1e-7):
     """LAMB as Keras: an Adam direction rescaled by `||w|| / ||direction||` per weight."""
 
     def init(params):
-        return SlotsState([LambSlots(jnp.zeros_like(p), jnp.zeros_like(p)) for p in params])
+        return SlotsState([LambSlots(zeros_like(p), zeros_like(p)) for p in params])
 
     def one(g, p, slots, lr, step):
         m, v = slots
@@ -149,7 +151,7 @@ def keras_adafactor(beta_2_decay=-0.8, epsilon_1=1e-30, epsilon_2=1e-3, clip_thr
             else:
                 r = jnp.zeros(p.shape[:-1], p.dtype)
                 c = jnp.zeros(p.shape[:-2] + p.shape[-1:], p.dtype)
-            slots.append(AdafactorSlots(r, c, jnp.zeros_like(p)))
+            slots.append(AdafactorSlots(r, c, zeros_like(p)))
         return SlotsState(slots)
 
     def rms(x):
@@ -210,7 +212,7 @@ def keras_muon(use_adamw, decay, adam_beta_1=0.9, adam_beta_2=0.999, epsilon=1e-
     """
 
     def init(params):
-        return SlotsState([MuonSlots(jnp.zeros_like(p), jnp.zeros_like(p) if adamw else None)
+        return SlotsState([MuonSlots(zeros_like(p), zeros_like(p) if adamw else None)
                            for p, adamw in zip(params, use_adamw)])
 
     def adamw_step(g, m, v, lr, t, dtype):
@@ -258,7 +260,7 @@ def keras_schedule_free_adamw(beta_1=0.9, beta_2=0.999, epsilon=1e-8, warmup_ste
 
     def init(params):
         # A copy, in a buffer of its own (the trainer donates parameters and slots apart).
-        return SlotsState([LambSlots(jnp.array(p, copy=True), jnp.zeros_like(p))
+        return SlotsState([LambSlots(jnp.array(p, copy=True), zeros_like(p))
                            for p in params])
 
     def one(g, p, slots, lr, step):

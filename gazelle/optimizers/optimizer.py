@@ -218,11 +218,11 @@ class Optimizer:
         self._trainable_variables = variables
         if self.use_ema:
             self._ema_variables = [
-                self._state_variable(jnp.zeros(v.shape, v.dtype), v.dtype, _ref_name(v, "average"))
+                self._state_variable(transforms.zeros_like(v.value), v.dtype, _ref_name(v, "average"))
                 for v in variables]
         if self.gradient_accumulation_steps:
             self._accumulators = [
-                self._state_variable(jnp.zeros(v.shape, v.dtype), v.dtype,
+                self._state_variable(transforms.zeros_like(v.value), v.dtype,
                                      _ref_name(v, "gradient_accumulator")) for v in variables]
         self._transform = optax.chain(*self._clip(), self._rule())
         state = self._transform.init([v.value for v in variables])

@@ -15,6 +15,7 @@ random-seed state of dropout layers.
 """
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 
 from gazelle import activations
@@ -213,7 +214,7 @@ class RNN(Layer):
             return
         for v in jax.tree_util.tree_leaves(self._holder.variables,
                                            is_leaf=lambda v: hasattr(v, "assign")):
-            v.assign(jnp.zeros(v.shape, v.dtype))
+            v.assign(np.zeros(v.shape, jnp.dtype(v.dtype)))
 
     def reset_states(self):
         """Alias of `reset_state` (the tf.keras 2 name)."""
