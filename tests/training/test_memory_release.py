@@ -27,6 +27,7 @@ def one(width):
                               keras.layers.Dense(1)])
     model.compile(optimizer="sgd", loss="mse")
     model.fit(x, y, epochs=1, batch_size=32, verbose=0)
+    model.evaluate(x, y, batch_size=32, verbose=0)
 one(5)
 gc.collect()
 start = rss()
@@ -46,8 +47,13 @@ def test_clear_session_returns_memory_after_a_hundred_models():
                           env=env, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     mb = json.loads(done.stdout.strip().splitlines()[-1])
-    assert mb["grown"] - mb["start"] > 100, mb        # the models did take memory
-    assert mb["after"] - mb["start"] < 150, mb         # and clear_session gave it back
+    # The models did take memory: their programs (fit and evaluate, ~0.9 MB a model).
+    # Building one compiled a small program per new weight shape before 7c35d52 (100
+    # models: +491 MB, now +67 MB with fit alone, 2026-12-06), so fit alone no longer
+    # takes enough to measure.
+    grown = mb["grown"] - mb["start"]
+    assert grown > 50, mb
+    assert mb["after"] - mb["start"] < 0.5 * grown, mb     # and clear_session gave most back
 
 
 def test_a_dropped_model_is_collected_with_its_programs():
