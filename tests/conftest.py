@@ -9,6 +9,15 @@ os.environ["KERAS_BACKEND"] = "jax"
 os.environ.setdefault("JAX_DEFAULT_MATMUL_PRECISION", "highest")
 # Tests run in two processes (pytest-xdist): on a GPU neither may take most of its memory.
 os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+# Every compiled program goes to gazelle's disk cache, not only those that take 0.2 s to
+# compile (gazelle's default for scripts): the suite builds about 10,000 small programs,
+# and a run with a warm cache skips compiling them (tests/callbacks and tests/training:
+# 47 s -> 35 s warm). Without JAX's size limit: with one, every entry written lists and
+# stats the whole folder under a lock the two workers share, and with 10,000 entries the
+# run slowed down instead. The folder is trimmed once per run (`pytest_sessionstart`).
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+os.environ.setdefault("JAX_COMPILATION_CACHE_MAX_SIZE", "-1")
+CACHE_TRIM_BYTES = (2 << 30, 1 << 30)      # over 2 GiB: drop the oldest down to 1 GiB
 
 
 def _faster_cpu_compiles():
@@ -65,6 +74,42 @@ def _params(item):
     callspec = getattr(item, "callspec", None)
     return [] if callspec is None else [(name, repr(value))
                                         for name, value in sorted(callspec.params.items())]
+
+
+def pytest_sessionstart(session):
+    """The test cache stays bounded without JAX's per-write eviction: once per run, in the
+    main process, the oldest entries go when the folder is over 2 GiB."""
+    if hasattr(session.config, "workerinput"):
+        return                               # an xdist worker: the main process trims
+    import gazelle  # noqa: F401  (sets the cache folder)
+    import jax
+    folder = jax.config.jax_compilation_cache_dir
+    if folder and os.environ.get("JAX_COMPILATION_CACHE_MAX_SIZE") == "-1":
+        trim_cache(folder, *CACHE_TRIM_BYTES)
+
+
+def trim_cache(folder, limit, keep):
+    """Removes the least recently written files of `folder` until at most `keep` bytes
+    stay, when it holds over `limit`; returns the bytes removed."""
+    entries = []
+    with os.scandir(folder) as it:
+        for entry in it:
+            if entry.is_file(follow_symlinks=False):
+                stat = entry.stat(follow_symlinks=False)
+                entries.append((stat.st_mtime, stat.st_size, entry.path))
+    total = sum(size for _, size, _ in entries)
+    removed = 0
+    if total <= limit:
+        return removed
+    for _, size, path in sorted(entries):
+        if total - removed <= keep:
+            break
+        try:
+            os.remove(path)
+            removed += size
+        except OSError:
+            pass
+    return removed
 
 
 @pytest.fixture(autouse=True)

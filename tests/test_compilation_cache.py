@@ -50,3 +50,19 @@ def test_cache_can_be_turned_off(tmp_path):
     result = run(env)
     assert result["dir"] is None and result["hits"] == 0
     assert not (tmp_path / ".cache" / "gazelle").exists()
+
+
+def test_the_test_cache_is_trimmed_oldest_first(tmp_path):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "tests_conftest", os.path.join(os.path.dirname(__file__), "conftest.py"))
+    conftest = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conftest)
+    trim_cache = conftest.trim_cache
+    for age, name in enumerate(["new", "middle", "old"]):
+        path = tmp_path / f"{name}-cache"
+        path.write_bytes(b"x" * 100)
+        os.utime(path, (1000 - age, 1000 - age))
+    assert trim_cache(tmp_path, 400, 100) == 0           # under the limit: nothing goes
+    assert trim_cache(tmp_path, 250, 150) == 200
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new-cache"]
