@@ -14,9 +14,27 @@ os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 # and a run with a warm cache skips compiling them (tests/callbacks and tests/training:
 # 47 s -> 35 s warm). Without JAX's size limit: with one, every entry written lists and
 # stats the whole folder under a lock the two workers share, and with 10,000 entries the
-# run slowed down instead. The folder is trimmed once per run (`pytest_sessionstart`).
+# run slowed down instead. The folder is the tests' own, trimmed once per run
+# (`pytest_sessionstart`).
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
 os.environ.setdefault("JAX_COMPILATION_CACHE_MAX_SIZE", "-1")
+
+
+def _test_cache_folder():
+    """The tests' programs go to a folder of their own beside gazelle's (`xla-tests`):
+    entries written without the size limit have no access-time files, and JAX's eviction,
+    on in scripts, fails on every write in a folder holding such entries."""
+    setting = os.environ.get("GAZELLE_COMPILATION_CACHE", "")
+    if setting.lower() in ("0", "off", "false", "no") or \
+            os.environ.get("JAX_COMPILATION_CACHE_DIR"):
+        return                               # no cache, or one the user set for JAX
+    base = setting or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
+        "gazelle", "xla")
+    os.environ["GAZELLE_COMPILATION_CACHE"] = base.rstrip(os.sep) + "-tests"
+
+
+_test_cache_folder()
 CACHE_TRIM_BYTES = (2 << 30, 1 << 30)      # over 2 GiB: drop the oldest down to 1 GiB
 
 
