@@ -15,7 +15,8 @@ os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 # 47 s -> 35 s warm). Without JAX's size limit: with one, every entry written lists and
 # stats the whole folder under a lock the two workers share, and with 10,000 entries the
 # run slowed down instead. The folder is the tests' own, trimmed once per run
-# (`pytest_sessionstart`).
+# (`pytest_sessionstart`). JAX's cache keys include the folder's path: a moved folder
+# starts cold.
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
 os.environ.setdefault("JAX_COMPILATION_CACHE_MAX_SIZE", "-1")
 
@@ -31,7 +32,9 @@ def _test_cache_folder():
     base = setting or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
         "gazelle", "xla")
-    os.environ["GAZELLE_COMPILATION_CACHE"] = base.rstrip(os.sep) + "-tests"
+    base = base.rstrip(os.sep)
+    if not base.endswith("-tests"):         # once, however often this module runs
+        os.environ["GAZELLE_COMPILATION_CACHE"] = base + "-tests"
 
 
 _test_cache_folder()
