@@ -22,23 +22,28 @@ os.environ.setdefault("JAX_COMPILATION_CACHE_MAX_SIZE", "-1")
 
 
 def _test_cache_folder():
-    """The tests' programs go to a folder of their own beside gazelle's (`xla-tests`):
+    """The tests' programs go to a folder of their own, gazelle's with `-tests` after it:
     entries written without the size limit have no access-time files, and JAX's eviction,
-    on in scripts, fails on every write in a folder holding such entries."""
-    setting = os.environ.get("GAZELLE_COMPILATION_CACHE", "")
-    if setting.lower() in ("0", "off", "false", "no") or \
-            os.environ.get("JAX_COMPILATION_CACHE_DIR"):
-        return                               # no cache, or one the user set for JAX
-    base = setting or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
-        "gazelle", "xla")
-    base = base.rstrip(os.sep)
-    if not base.endswith("-tests"):         # once, however often this module runs
-        os.environ["GAZELLE_COMPILATION_CACHE"] = base + "-tests"
+    on in scripts, fails on every write in a folder holding such entries. gazelle chooses
+    its folder (or none) on import; a folder the user set for JAX is left as it is."""
+    import sys
+    user_set = os.environ.get("JAX_COMPILATION_CACHE_DIR")
+    import gazelle  # noqa: F401  (names its folder in JAX's variable, or config once
+    #                                jax is imported)
+    if user_set:
+        return
+    folder = os.environ.get("JAX_COMPILATION_CACHE_DIR")
+    if folder:
+        os.environ["JAX_COMPILATION_CACHE_DIR"] = folder + "-tests"
+    elif "jax" in sys.modules:
+        jax = sys.modules["jax"]
+        folder = jax.config.jax_compilation_cache_dir
+        if folder:
+            jax.config.update("jax_compilation_cache_dir", folder + "-tests")
+            os.environ["JAX_COMPILATION_CACHE_DIR"] = folder + "-tests"   # for children
 
 
 _test_cache_folder()
-CACHE_TRIM_BYTES = (2 << 30, 1 << 30)      # over 2 GiB: drop the oldest down to 1 GiB
 
 
 def _faster_cpu_compiles():
@@ -100,37 +105,12 @@ def _params(item):
 def pytest_sessionstart(session):
     """The test cache stays bounded without JAX's per-write eviction: once per run, in the
     main process, the oldest entries go when the folder is over 2 GiB."""
-    if hasattr(session.config, "workerinput"):
-        return                               # an xdist worker: the main process trims
-    import gazelle  # noqa: F401  (sets the cache folder)
-    import jax
-    folder = jax.config.jax_compilation_cache_dir
-    if folder and os.environ.get("JAX_COMPILATION_CACHE_MAX_SIZE") == "-1":
-        trim_cache(folder, *CACHE_TRIM_BYTES)
-
-
-def trim_cache(folder, limit, keep):
-    """Removes the least recently written files of `folder` until at most `keep` bytes
-    stay, when it holds over `limit`; returns the bytes removed."""
-    entries = []
-    with os.scandir(folder) as it:
-        for entry in it:
-            if entry.is_file(follow_symlinks=False):
-                stat = entry.stat(follow_symlinks=False)
-                entries.append((stat.st_mtime, stat.st_size, entry.path))
-    total = sum(size for _, size, _ in entries)
-    removed = 0
-    if total <= limit:
-        return removed
-    for _, size, path in sorted(entries):
-        if total - removed <= keep:
-            break
-        try:
-            os.remove(path)
-            removed += size
-        except OSError:
-            pass
-    return removed
+    from _compile_cache import trim_cache
+    folder = os.environ.get("JAX_COMPILATION_CACHE_DIR")
+    if hasattr(session.config, "workerinput") or not (folder or "").endswith("-tests") or \
+            os.environ.get("JAX_COMPILATION_CACHE_MAX_SIZE") != "-1":
+        return                               # a worker (the main process trims), a folder
+    trim_cache(folder, 2 << 30, 1 << 30)     # not the tests' own, or JAX's limit is on
 
 
 @pytest.fixture(autouse=True)

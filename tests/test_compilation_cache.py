@@ -53,12 +53,7 @@ def test_cache_can_be_turned_off(tmp_path):
 
 
 def test_the_test_cache_is_trimmed_oldest_first(tmp_path):
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        "tests_conftest", os.path.join(os.path.dirname(__file__), "conftest.py"))
-    conftest = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(conftest)
-    trim_cache = conftest.trim_cache
+    from _compile_cache import trim_cache
     for age, name in enumerate(["new", "middle", "old"]):
         path = tmp_path / f"{name}-cache"
         path.write_bytes(b"x" * 100)
