@@ -4,7 +4,10 @@ import os
 
 def trim_cache(folder, limit, keep):
     """Removes the least recently written files of `folder` until at most `keep` bytes
-    stay, when it holds over `limit`; returns the bytes removed."""
+    stay, when it holds over `limit`; returns the bytes removed. A folder not made yet
+    (JAX makes it on its first write) holds nothing."""
+    if not os.path.isdir(folder):
+        return 0
     entries = []
     with os.scandir(folder) as it:
         for entry in it:

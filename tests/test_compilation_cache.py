@@ -61,3 +61,4 @@ def test_the_test_cache_is_trimmed_oldest_first(tmp_path):
     assert trim_cache(tmp_path, 400, 100) == 0           # under the limit: nothing goes
     assert trim_cache(tmp_path, 250, 150) == 200
     assert sorted(p.name for p in tmp_path.iterdir()) == ["new-cache"]
+    assert trim_cache(tmp_path / "not-made-yet", 0, 0) == 0
