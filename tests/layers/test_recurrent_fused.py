@@ -34,9 +34,9 @@ def _grads(layer, x, states, mask, fused):
     originals = rnn.fused.lstm_scan, rnn.fused.gru_scan
 
     def counted(fn):
-        def run(*args):
+        def run(*args, **kwargs):
             calls.append(fn.__name__)
-            return fn(*args)
+            return fn(*args, **kwargs)
         return run
 
     rnn._fused_kind = original_kind if fused else (lambda cell: None)

@@ -390,13 +390,15 @@ class RNN(Layer):
         xs = last_axis_product(x, order(cell.kernel.value, units))
         bias = cell._input_bias()
         if bias is not None:
-            xs = xs + order(bias, units)
+            bias = order(bias, units)
+            if kind != "lstm":             # the LSTM's loop adds it to each step
+                xs, bias = xs + bias, None
         masks = None if mask is None else jnp.swapaxes(mask, 0, 1).astype(xs.dtype)
         kernel = order(cell.recurrent_kernel.value, units).astype(xs.dtype)
         flags = (self.go_backwards, self.return_sequences, self.zero_output_for_mask)
         if kind == "lstm":
             h0, c0 = (jnp.asarray(s, xs.dtype) for s in states)
-            h, c, ys = fused.lstm_scan(xs, masks, h0, c0, kernel, *flags)
+            h, c, ys = fused.lstm_scan(xs, masks, h0, c0, kernel, *flags, bias=bias)
             new_states = [h, c]
         else:
             recurrent_bias = jnp.zeros(kernel.shape[1], xs.dtype) if cell.bias is None \
