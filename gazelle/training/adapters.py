@@ -180,7 +180,51 @@ def _tf_batches(ds):
     tensors = getattr(numpy_iterator, "_iterator", None)
     if tensors is None:                  # a TensorFlow that iterates differently
         return numpy_iterator
-    return map(_tf_element, tensors)
+    direct = _tf_direct(tensors, getattr(ds, "element_spec", None))
+    return direct if direct is not None else map(_tf_element, tensors)
+
+
+def _tf_direct(iterator, spec):
+    """The elements of a tf.data iterator read with its get-next op, as a generator; None
+    where that does not apply (a leaf other than a dense tensor, a TensorFlow without these
+    internals). The iterator's own `next` rebuilds each element in Python (shapes, specs,
+    tf.nest: ~0.1 ms a batch, a quarter of the tutorial MLP's epoch on 2 cores), then
+    `as_numpy_iterator` walks it again; here the op's flat list of tensors becomes NumPy
+    arrays packed into the element's structure once, as `as_numpy_iterator` yields it."""
+    try:
+        import tensorflow as tf          # loaded already: the dataset came from it
+        from tensorflow.python.data.util import nest
+        from tensorflow.python.eager import context
+        from tensorflow.python.framework import errors
+        from tensorflow.python.ops import gen_dataset_ops
+        get_next = gen_dataset_ops.iterator_get_next
+        resource = iterator._iterator_resource
+        types, shapes = iterator._flat_output_types, iterator._flat_output_shapes
+        specs = nest.flatten(spec)
+    except (ImportError, AttributeError, TypeError):
+        return None
+    if not context.executing_eagerly() or len(specs) != len(types) or not all(
+            type(s) is tf.TensorSpec for s in specs):
+        return None
+    if type(spec) is tuple and all(type(s) is tf.TensorSpec for s in spec):  # (x, y)
+        pack = tuple
+    elif type(spec) is tf.TensorSpec:
+        pack = lambda leaves: leaves[0]          # noqa: E731
+    else:
+        pack = lambda leaves: nest.pack_sequence_as(spec, leaves)   # noqa: E731
+
+    def elements(iterator=iterator):     # holds the iterator (its resource) while in use
+        while True:
+            try:
+                if context.is_async():           # as the iterator's own next does
+                    with context.execution_mode(context.SYNC):
+                        flat = get_next(resource, output_types=types, output_shapes=shapes)
+                else:
+                    flat = get_next(resource, output_types=types, output_shapes=shapes)
+            except errors.OutOfRangeError:
+                return
+            yield pack([_read_only(t._numpy()) for t in flat])
+    return elements()
 
 
 class _NotPlain(Exception):

@@ -281,6 +281,8 @@ def test_tf_batches_match_as_numpy_iterator():
         tf.data.Dataset.from_tensor_slices(
             collections.OrderedDict(a=x, b=y)).batch(4),              # tf.nest's walk
         tf.data.Dataset.from_tensor_slices((x, y)).batch(4).map(lambda u, v: Point(u, v)),
+        tf.data.Dataset.from_tensor_slices(({"a": x}, y)).batch(4),      # 2 leaves, not (x, y)
+        tf.data.Dataset.from_tensor_slices(((x, x), y, y)).batch(4),
     ]
     for ds in datasets:
         ours, theirs = list(adapters._tf_batches(ds)), list(ds.as_numpy_iterator())
@@ -289,6 +291,24 @@ def test_tf_batches_match_as_numpy_iterator():
             assert type(u) is type(v)
             same(u, v)
             assert all(not leaf.flags.writeable for leaf in jax.tree_util.tree_leaves(u))
+
+
+def test_tf_batches_of_dense_tensors_skip_the_iterators_python_rebuild():
+    """Dense elements are read with the iterator's get-next op (no tf.nest walk, no
+    Python rebuild of each element); ragged ones go the iterator's own way."""
+    tf = pytest.importorskip("tensorflow")
+    from tensorflow.python.eager import context
+    x, y = arr(10, 3), arr(10, dtype="int64")
+    direct = [tf.data.Dataset.from_tensor_slices((x, y)).batch(4),
+              tf.data.Dataset.from_tensor_slices(x).batch(4),
+              tf.data.Dataset.from_tensor_slices(({"a": x}, y)).batch(4)]
+    for ds in direct:
+        assert adapters._tf_direct(iter(ds), ds.element_spec) is not None
+        with context.execution_mode(context.ASYNC):      # as the iterator's own next
+            ours = list(adapters._tf_batches(ds))
+        same(ours, list(ds.as_numpy_iterator()))
+    ragged = tf.data.Dataset.from_tensor_slices(tf.ragged.constant([[1], [2, 3]])).batch(2)
+    assert adapters._tf_direct(iter(ragged), ragged.element_spec) is None
 
 
 def test_to_host_converts_by_type():
