@@ -188,8 +188,16 @@ def _keras_split(dataset, left_size, right_size, shuffle, seed):
             du._restore_dataset_from_list(samples[-right:], spec, dataset))
 
 
+def _items(ds):
+    """A dataset's elements: gazelle's own (indexable), or the tf.data.Dataset that the
+    utilities return, as Keras 3's do, when TensorFlow is installed."""
+    if hasattr(ds, "as_numpy_iterator"):
+        return list(ds.as_numpy_iterator())
+    return [ds[i] for i in range(len(ds))]
+
+
 def _as_columns(ds):
-    items = [ds[i] for i in range(len(ds))]
+    items = _items(ds)
     if isinstance(items[0], tuple):
         return tuple(np.stack([it[j] for it in items]) for j in range(len(items[0])))
     return np.stack(items)
@@ -243,11 +251,11 @@ def test_split_dataset_dicts_batched_sources_and_fit():
     y = (x.sum(axis=1) > 0).astype("float32")
     left, right = keras.utils.split_dataset({"a": x, "b": y}, left_size=15)
     assert len(left) == 15 and len(right) == 5
-    np.testing.assert_array_equal(right[0]["a"], x[15])
+    np.testing.assert_array_equal(_items(right)[0]["a"], x[15])
     batched = keras.utils.timeseries_dataset_from_array(x, None, sequence_length=1,
                                                         batch_size=4)
     left, right = keras.utils.split_dataset(batched, left_size=0.5)
-    assert [np.shape(left[i]) for i in range(len(left))] == [(4, 1, 3), (4, 1, 3), (2, 1, 3)]
+    assert [np.shape(item) for item in _items(left)] == [(4, 1, 3), (4, 1, 3), (2, 1, 3)]
     train, _ = keras.utils.split_dataset((x, y), left_size=0.75, shuffle=True, seed=0)
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
     model.compile("sgd", "mse")

@@ -34,9 +34,12 @@ def tensorflow_or_none():
     return importlib.import_module("tensorflow")
 
 
-def as_tf_dataset(dataset, tf=None):
+def as_tf_dataset(dataset, tf=None, ends_batched=False):
     """`dataset` (a BatchDataset) as a `tf.data.Dataset` of the same batches, with its
-    `class_names` and `file_paths`; the BatchDataset itself when TensorFlow is absent."""
+    `class_names` and `file_paths`; the BatchDataset itself when TensorFlow is absent.
+    `ends_batched`: Keras 3's dataset of this kind ends with `.batch()`, so it has the
+    `_batch_size` that `split_dataset` reads to split it sample by sample (timeseries);
+    the one returned has it too."""
     tf = tensorflow_or_none() if tf is None else tf
     if tf is None:
         return dataset
@@ -49,7 +52,13 @@ def as_tf_dataset(dataset, tf=None):
         dtype = tf.string if a.dtype.kind in "USO" else tf.as_dtype(a.dtype)
         return tf.TensorSpec(shape, dtype)
 
-    signature = tuple(spec(a) for a in first) if isinstance(first, tuple) else spec(first)
+    if isinstance(first, tuple):
+        signature = tuple(spec(a) for a in first)
+    elif isinstance(first, dict):                # split_dataset of a dict of arrays
+        signature = {key: spec(a) for key, a in first.items()}
+    else:
+        signature = spec(first)
+
     def one_pass():                 # a dataset that reshuffles per epoch does so per pass
         yield from iter(dataset)
         if callable(getattr(dataset, "on_epoch_end", None)):
@@ -61,6 +70,8 @@ def as_tf_dataset(dataset, tf=None):
     for name in ("class_names", "file_paths"):
         if getattr(dataset, name, None) is not None:
             setattr(out, name, getattr(dataset, name))
+    if ends_batched and batched:
+        out._batch_size = tf.constant(dataset.batch_size, tf.int64)
     return out
 
 

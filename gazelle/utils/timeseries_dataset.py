@@ -111,4 +111,4 @@ def timeseries_dataset_from_array(data, targets, sequence_length, sequence_strid
     data = np.asarray(data)[start:end]
     targets = None if targets is None else np.asarray(targets)[start:]
     return as_tf_dataset(TimeseriesDataset(data, targets, starts, sequence_length,
-                                           sampling_rate, batch_size))
+                                           sampling_rate, batch_size), ends_batched=True)
