@@ -23,6 +23,7 @@ _NAMES = {
     "text_dataset_from_directory": "gazelle.utils.text_dataset",
     "array_to_img": "gazelle.utils.image_utils",
     "image_dataset_from_directory": "gazelle.utils.image_dataset",
+    "audio_dataset_from_directory": "gazelle.utils.audio_dataset",
     "img_to_array": "gazelle.utils.image_utils",
     "load_img": "gazelle.utils.image_utils",
     "save_img": "gazelle.utils.image_utils",

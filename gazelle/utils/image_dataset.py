@@ -96,19 +96,13 @@ def split(paths, labels, validation_split, subset, verbose=True):
     return paths[cut], None if labels is None else labels[cut]
 
 
-class ImageFileDataset(BatchDataset):
-    """Batches of decoded, resized images (float32) and their labels."""
+class FileBatches(BatchDataset):
+    """Batches of files decoded on read: `file_paths`, `batch_size` (None: one file per
+    item) and, with `shuffle`, the files reshuffled (seeded) after every epoch."""
 
-    def __init__(self, paths, labels, batch_size, image_size, color_mode, interpolation,
-                 crop_to_aspect_ratio, pad_to_aspect_ratio, data_format, class_names,
-                 shuffle=False, seed=None):
-        super().__init__()
+    def _setup(self, paths, labels, batch_size, class_names, shuffle, seed):
         self.file_paths, self.labels = list(paths), labels
-        self.batch_size, self.image_size = batch_size, tuple(image_size)
-        self.color_mode, self.interpolation = color_mode, interpolation
-        self.crop_to_aspect_ratio = crop_to_aspect_ratio
-        self.pad_to_aspect_ratio = pad_to_aspect_ratio
-        self.data_format, self.class_names = data_format, class_names
+        self.batch_size, self.class_names = batch_size, class_names
         self._shuffle, self._seed, self._epoch = shuffle, seed, 0
         self._order = np.arange(len(self.file_paths))
 
@@ -123,6 +117,36 @@ class ImageFileDataset(BatchDataset):
             seed = None if self._seed is None else (self._seed + self._epoch) % 2 ** 32
             self._order = np.random.RandomState(seed).permutation(len(self.file_paths))
 
+    def _rows(self, index):
+        """`(paths, labels)` of batch `index`, in the epoch's order."""
+        if not 0 <= index < len(self):
+            raise IndexError(f"batch index {index} out of range for {len(self)} batches")
+        size = self.batch_size or 1
+        rows = self._order[index * size:(index + 1) * size]
+        return ([self.file_paths[i] for i in rows],
+                None if self.labels is None else self.labels[rows])
+
+    def _item(self, x, labels):
+        """A batch (or, with batch_size None, the one file's) as `x` or `(x, labels)`."""
+        if self.batch_size is None:
+            x, labels = x[0], None if labels is None else labels[0]
+        return x if labels is None else (x, labels)
+
+
+class ImageFileDataset(FileBatches):
+    """Batches of decoded, resized images (float32) and their labels."""
+
+    def __init__(self, paths, labels, batch_size, image_size, color_mode, interpolation,
+                 crop_to_aspect_ratio, pad_to_aspect_ratio, data_format, class_names,
+                 shuffle=False, seed=None):
+        super().__init__()
+        self._setup(paths, labels, batch_size, class_names, shuffle, seed)
+        self.image_size = tuple(image_size)
+        self.color_mode, self.interpolation = color_mode, interpolation
+        self.crop_to_aspect_ratio = crop_to_aspect_ratio
+        self.pad_to_aspect_ratio = pad_to_aspect_ratio
+        self.data_format = data_format
+
     def _load(self, path):
         x = image_utils.decode_image(path, self.color_mode)
         if x.shape[:2] != self.image_size or self.crop_to_aspect_ratio or self.pad_to_aspect_ratio:
@@ -131,20 +155,12 @@ class ImageFileDataset(BatchDataset):
         return x.transpose(2, 0, 1) if self.data_format == "channels_first" else x
 
     def __getitem__(self, index):
-        if not 0 <= index < len(self):
-            raise IndexError(f"batch index {index} out of range for {len(self)} batches")
-        size = self.batch_size or 1
-        rows = self._order[index * size:(index + 1) * size]
-        paths = [self.file_paths[i] for i in rows]
+        paths, labels = self._rows(index)
         if len(paths) > 1:
             images = np.stack(list(_decoder_pool().map(self._load, paths)))
         else:
             images = self._load(paths[0])[None]
-        labels = None if self.labels is None else self.labels[rows]
-        if self.batch_size is None:
-            images = images[0]
-            labels = None if labels is None else labels[0]
-        return images if labels is None else (images, labels)
+        return self._item(images, labels)
 
 
 def _encode(labels, label_mode, num_classes):
@@ -155,6 +171,75 @@ def _encode(labels, label_mode, num_classes):
     if label_mode == "binary":
         return labels.astype("float32")[:, None]
     return np.eye(num_classes, dtype="float32")[labels]
+
+
+def check_directory_args(where, kind, directory, labels, label_mode, class_names, batch_size,
+                         validation_split, subset, shuffle, seed):
+    """The checks the `*_dataset_from_directory` utilities share (`kind`: "image", "audio"),
+    with Keras's rules; returns `(labels, label_mode)`, both None when either is None."""
+    if labels not in ("inferred", None):
+        if not isinstance(labels, (list, tuple, np.ndarray)):
+            raise ValueError(f"{where}: `labels` must be 'inferred', None or a list of integer "
+                             f"labels, one per {kind} file. Received: labels={labels!r}")
+        if class_names:
+            raise ValueError(f"{where}: `class_names` is only used with labels='inferred'.")
+    if label_mode not in ("int", "categorical", "binary", None):
+        raise ValueError(f"{where}: `label_mode` must be 'int', 'categorical', 'binary' or "
+                         f"None. Received: label_mode={label_mode!r}")
+    if labels is None or label_mode is None:
+        labels, label_mode = None, None
+    if batch_size is not None and (isinstance(batch_size, bool) or
+                                   not isinstance(batch_size, int) or batch_size < 1):
+        raise ValueError(f"{where}: `batch_size` must be a positive int or None. "
+                         f"Received: batch_size={batch_size!r}")
+    if validation_split and not 0 < validation_split < 1:
+        raise ValueError(f"{where}: `validation_split` must be between 0 and 1. "
+                         f"Received: {validation_split}")
+    if bool(validation_split) != bool(subset):
+        raise ValueError(f"{where}: set `subset` and `validation_split` together. "
+                         f"Received: validation_split={validation_split}, subset={subset!r}")
+    if subset not in ("training", "validation", "both", None):
+        raise ValueError(f"{where}: `subset` must be 'training', 'validation' or 'both'. "
+                         f"Received: subset={subset!r}")
+    if validation_split and shuffle and seed is None:
+        raise ValueError(f"{where}: with `validation_split` and shuffling, pass a `seed` so "
+                         "the two subsets do not overlap.")
+    if not os.path.isdir(directory):
+        raise ValueError(f"{where}: {directory!r} is not a folder.")
+    return labels, label_mode
+
+
+def list_directory(where, directory, labels, label_mode, class_names, formats, follow_links,
+                   shuffle, seed, verbose):
+    """Keras's file listing for the `*_dataset_from_directory` utilities: `(paths, labels,
+    class_names, seed)`, the files (and their labels) shuffled with
+    `np.random.RandomState(seed)`; the seed is drawn when None."""
+    if seed is None:
+        seed = np.random.randint(1e6)
+    paths, label_values, names = index_directory(directory, labels, formats, class_names,
+                                                 follow_links)
+    if verbose:
+        print(f"Found {len(paths)} files." if label_values is None else
+              f"Found {len(paths)} files belonging to {len(names)} classes.")
+    if shuffle:
+        np.random.RandomState(seed).shuffle(paths)
+        if label_values is not None:
+            np.random.RandomState(seed).shuffle(label_values)
+    if label_mode == "binary" and len(names) != 2:
+        raise ValueError(f"{where}: label_mode='binary' needs exactly 2 classes. "
+                         f"Received: class_names={names}")
+    return paths, label_values, names, seed
+
+
+def split_or_raise(where, noun, directory, paths, labels, validation_split, which, subset,
+                   formats, verbose):
+    """The files of subset `which` (see `split`); a ValueError, naming the files `noun`
+    ("images"), when there are none."""
+    p, y = split(paths, labels, validation_split, which, verbose)
+    if not p:
+        raise ValueError(f"{where}: no {which + ' ' if subset else ''}{noun} found in "
+                         f"{directory}. Allowed formats: {formats}")
+    return p, y
 
 
 def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
@@ -209,17 +294,9 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
     ```
     """
     where = "image_dataset_from_directory"
-    if labels not in ("inferred", None):
-        if not isinstance(labels, (list, tuple, np.ndarray)):
-            raise ValueError(f"{where}: `labels` must be 'inferred', None or a list of integer "
-                             f"labels, one per image file. Received: labels={labels!r}")
-        if class_names:
-            raise ValueError(f"{where}: `class_names` is only used with labels='inferred'.")
-    if label_mode not in ("int", "categorical", "binary", None):
-        raise ValueError(f"{where}: `label_mode` must be 'int', 'categorical', 'binary' or "
-                         f"None. Received: label_mode={label_mode!r}")
-    if labels is None or label_mode is None:
-        labels, label_mode = None, None
+    labels, label_mode = check_directory_args(
+        where, "image", directory, labels, label_mode, class_names, batch_size,
+        validation_split, subset, shuffle, seed)
     if color_mode not in _CHANNELS:
         raise ValueError(f"{where}: `color_mode` must be 'rgb', 'rgba' or 'grayscale'. "
                          f"Received: color_mode={color_mode!r}")
@@ -242,48 +319,17 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
                          "`pad_to_aspect_ratio`.")
     if format not in ("tf", "grain"):
         raise ValueError(f"{where}: `format` must be 'tf' or 'grain'. Received: {format!r}")
-    if batch_size is not None and (isinstance(batch_size, bool) or
-                                   not isinstance(batch_size, int) or batch_size < 1):
-        raise ValueError(f"{where}: `batch_size` must be a positive int or None. "
-                         f"Received: batch_size={batch_size!r}")
-    if validation_split and not 0 < validation_split < 1:
-        raise ValueError(f"{where}: `validation_split` must be between 0 and 1. "
-                         f"Received: {validation_split}")
-    if bool(validation_split) != bool(subset):
-        raise ValueError(f"{where}: set `subset` and `validation_split` together. "
-                         f"Received: validation_split={validation_split}, subset={subset!r}")
-    if subset not in ("training", "validation", "both", None):
-        raise ValueError(f"{where}: `subset` must be 'training', 'validation' or 'both'. "
-                         f"Received: subset={subset!r}")
-    if validation_split and shuffle and seed is None:
-        raise ValueError(f"{where}: with `validation_split` and shuffling, pass a `seed` so "
-                         "the two subsets do not overlap.")
-    if not os.path.isdir(directory):
-        raise ValueError(f"{where}: {directory!r} is not a folder.")
     data_format = config.image_data_format() if data_format is None else data_format
     if data_format not in ("channels_last", "channels_first"):
         raise ValueError(f"{where}: `data_format` must be 'channels_last' or 'channels_first'. "
                          f"Received: data_format={data_format!r}")
-    if seed is None:
-        seed = np.random.randint(1e6)
-    paths, label_values, names = index_directory(directory, labels, ALLOWLIST_FORMATS,
-                                                 class_names, follow_links)
-    if verbose:
-        print(f"Found {len(paths)} files." if label_values is None else
-              f"Found {len(paths)} files belonging to {len(names)} classes.")
-    if shuffle:
-        np.random.RandomState(seed).shuffle(paths)
-        if label_values is not None:
-            np.random.RandomState(seed).shuffle(label_values)
-    if label_mode == "binary" and len(names) != 2:
-        raise ValueError(f"{where}: label_mode='binary' needs exactly 2 classes. "
-                         f"Received: class_names={names}")
+    paths, label_values, names, seed = list_directory(
+        where, directory, labels, label_mode, class_names, ALLOWLIST_FORMATS,
+        follow_links, shuffle, seed, verbose)
 
     def make(which, shuffled):
-        p, y = split(paths, label_values, validation_split, which, verbose)
-        if not p:
-            raise ValueError(f"{where}: no {which + ' ' if subset else ''}images found in "
-                             f"{directory}. Allowed formats: {ALLOWLIST_FORMATS}")
+        p, y = split_or_raise(where, "images", directory, paths, label_values,
+                              validation_split, which, subset, ALLOWLIST_FORMATS, verbose)
         # A tf.data.Dataset when TensorFlow is installed (as Keras 3), else the dataset itself.
         return as_tf_dataset(ImageFileDataset(
             p, _encode(y, label_mode, len(names or ())), batch_size, image_size, color_mode,

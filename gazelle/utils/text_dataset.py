@@ -46,18 +46,21 @@ def as_tf_dataset(dataset, tf=None, ends_batched=False):
     first = dataset[0]
     batched = getattr(dataset, "batch_size", None) is not None
 
-    def spec(a):
+    varying = getattr(dataset, "varying_axes", ())     # of x: e.g. audio's clip length
+
+    def spec(a, axes=()):
         a = np.asarray(a)
         shape = ((None,) + a.shape[1:]) if batched and a.ndim else a.shape
+        shape = tuple(None if i in axes else d for i, d in enumerate(shape))
         dtype = tf.string if a.dtype.kind in "USO" else tf.as_dtype(a.dtype)
         return tf.TensorSpec(shape, dtype)
 
     if isinstance(first, tuple):
-        signature = tuple(spec(a) for a in first)
+        signature = tuple(spec(a, varying if i == 0 else ()) for i, a in enumerate(first))
     elif isinstance(first, dict):                # split_dataset of a dict of arrays
         signature = {key: spec(a) for key, a in first.items()}
     else:
-        signature = spec(first)
+        signature = spec(first, varying)
 
     def one_pass():                 # a dataset that reshuffles per epoch does so per pass
         yield from iter(dataset)
