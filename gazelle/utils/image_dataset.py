@@ -19,7 +19,7 @@ import numpy as np
 
 from gazelle import config
 from gazelle.utils import image_utils
-from gazelle.utils.text_dataset import BatchDataset, as_tf_dataset
+from gazelle.utils.text_dataset import BatchDataset, as_tf_dataset, shuffle_listing
 
 ALLOWLIST_FORMATS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
 _INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5",
@@ -218,16 +218,7 @@ def list_directory(where, directory, labels, label_mode, class_names, formats, f
         seed = np.random.randint(1e6)
     paths, label_values, names = index_directory(directory, labels, formats, class_names,
                                                  follow_links)
-    if verbose:
-        print(f"Found {len(paths)} files." if label_values is None else
-              f"Found {len(paths)} files belonging to {len(names)} classes.")
-    if shuffle:
-        np.random.RandomState(seed).shuffle(paths)
-        if label_values is not None:
-            np.random.RandomState(seed).shuffle(label_values)
-    if label_mode == "binary" and len(names) != 2:
-        raise ValueError(f"{where}: label_mode='binary' needs exactly 2 classes. "
-                         f"Received: class_names={names}")
+    shuffle_listing(where, paths, label_values, names, label_mode, shuffle, seed, verbose)
     return paths, label_values, names, seed
 
 

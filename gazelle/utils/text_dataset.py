@@ -351,6 +351,22 @@ def _list_files(directory, labels, class_names, follow_links):
     return paths, np.asarray(found, dtype="int32"), subdirs
 
 
+def shuffle_listing(where, paths, labels, class_names, label_mode, shuffle, seed, verbose):
+    """What the `*_dataset_from_directory` utilities do with their file listing, as Keras
+    does: say what was found, shuffle the paths (and their labels, in place) with
+    `np.random.RandomState(seed)`, and check that label_mode='binary' has two classes."""
+    if verbose:
+        print(f"Found {len(paths)} files." if labels is None else
+              f"Found {len(paths)} files belonging to {len(class_names)} classes.")
+    if shuffle:
+        np.random.RandomState(seed).shuffle(paths)
+        if labels is not None:
+            np.random.RandomState(seed).shuffle(labels)
+    if label_mode == "binary" and len(class_names) != 2:
+        raise ValueError(f"{where}: label_mode='binary' needs exactly 2 classes. "
+                         f"Received: class_names={class_names}")
+
+
 def text_dataset_from_directory(directory, labels="inferred", label_mode="int",
                                 class_names=None, batch_size=32, max_length=None,
                                 shuffle=True, seed=None, validation_split=None, subset=None,
@@ -425,16 +441,8 @@ def text_dataset_from_directory(directory, labels="inferred", label_mode="int",
                              f"{len(paths)} .txt files in {directory}.")
         label_values = np.asarray(labels)
         names = [str(v) for v in sorted(set(labels))]
-    if verbose:
-        print(f"Found {len(paths)} files." if label_values is None else
-              f"Found {len(paths)} files belonging to {len(names)} classes.")
-    if shuffle:
-        np.random.RandomState(seed).shuffle(paths)
-        if label_values is not None:
-            np.random.RandomState(seed).shuffle(label_values)
-    if label_mode == "binary" and len(names) != 2:
-        raise ValueError("text_dataset_from_directory: label_mode='binary' needs exactly 2 "
-                         f"classes. Received: class_names={names}")
+    shuffle_listing("text_dataset_from_directory", paths, label_values, names, label_mode,
+                    shuffle, seed, verbose)
 
     def encoded(values):
         if values is None or label_mode == "int":
